@@ -1,0 +1,35 @@
+"""Pipeline configuration shared by every job: where tables live, which night, how many shards."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    warehouse: str = field(default_factory=lambda: _env("DEMOGRAPHICS_WAREHOUSE", str(PROJECT_ROOT / "warehouse")))
+    landing: str = field(default_factory=lambda: _env("DEMOGRAPHICS_LANDING", str(PROJECT_ROOT / "landing")))
+    run_date: dt.date = field(default_factory=lambda: dt.date.fromisoformat(_env("DEMOGRAPHICS_RUN_DATE", dt.date.today().isoformat())))
+    shards: int = field(default_factory=lambda: int(_env("DEMOGRAPHICS_SHARDS", "16")))
+
+    def __post_init__(self):
+        if self.shards < 1:
+            raise ValueError(f"shards must be >= 1, got {self.shards}")
+
+    def table_path(self, name: str) -> str:
+        return str(Path(self.warehouse) / name)
+
+    def landing_path(self, source: str) -> str:
+        """Landing files of one source for this night: <landing>/<run_date>/<source>/."""
+        return str(Path(self.landing) / self.run_date.isoformat() / source)
+
+    def with_(self, **changes) -> "PipelineConfig":
+        return replace(self, **changes)

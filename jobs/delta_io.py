@@ -1,0 +1,100 @@
+"""Reading and writing the warehouse's Delta tables, always through their TableSpec."""
+from __future__ import annotations
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.config import PipelineConfig
+from schemas import TableSpec, table_spec
+
+
+def ensure_table(spark: SparkSession, config: PipelineConfig, name: str) -> DeltaTable:
+    """Create the table with its declared schema if it does not exist yet."""
+    spec = table_spec(name)
+    path = config.table_path(name)
+    builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(spec.schema)
+    if spec.partition_by:
+        builder = builder.partitionedBy(*spec.partition_by)
+    if spec.description:
+        builder = builder.comment(spec.description)
+    for key, value in spec.properties.items():
+        builder = builder.property(key, value)
+    return builder.execute()
+
+
+def read_table(spark: SparkSession, config: PipelineConfig, name: str) -> DataFrame:
+    ensure_table(spark, config, name)
+    return spark.read.format("delta").load(config.table_path(name))
+
+
+def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
+    """Select exactly the spec's columns, cast to the spec's types."""
+    missing = [c for c in spec.columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{spec.name}: missing columns {missing}")
+    return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in spec.schema.fields])
+
+
+def _key_condition(key: tuple[str, ...]) -> str:
+    return " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+
+
+def upsert_newest(spark: SparkSession, config: PipelineConfig, name: str, updates: DataFrame,
+                  order: tuple[str, ...] = ("fetched_at", "record_hash")) -> dict[str, int]:
+    """Merge one row per key, keeping whichever of the table's and the update's row is newest.
+
+    `order` compares rows (newest fetched_at, ties broken by content hash) so the result does not
+    depend on the order records arrive in, and a rerun of the same input changes nothing.
+    Returns counts of inserted, updated and unchanged rows.
+    """
+    spec = table_spec(name)
+    target = ensure_table(spark, config, name)
+    updates = conform(updates, spec)
+    current = target.toDF().select(*spec.key, *[F.col(c).alias(f"_t_{c}") for c in order])
+    newer = F.lit(False)
+    for i in range(len(order) - 1, -1, -1):  # lexicographic (a, b) > (ta, tb), built from the last column
+        c = order[i]
+        newer = (F.col(c) > F.col(f"_t_{c}")) | ((F.col(c) == F.col(f"_t_{c}")) & newer)
+    classified = (updates.join(current, list(spec.key), "left")
+                  .withColumn("_action", F.when(F.col(f"_t_{order[0]}").isNull(), "inserted")
+                              .when(newer, "updated").otherwise("unchanged"))
+                  .cache())
+    counts = {r["_action"]: r["count"] for r in classified.groupBy("_action").count().collect()}
+    changed = classified.where(F.col("_action") != "unchanged").select(*spec.columns)
+    if counts.get("inserted", 0) and not counts.get("updated", 0):
+        # Only new keys (checked against the table above): an append, no join needed.
+        changed.write.format("delta").mode("append").save(config.table_path(name))
+    elif counts.get("updated", 0):
+        newer_sql = " OR ".join(
+            "(" + " AND ".join([f"s.`{c}` = t.`{c}`" for c in order[:i]] + [f"s.`{c}` > t.`{c}`"]) + ")"
+            for i in range(len(order)))
+        (target.alias("t").merge(changed.alias("s"), _key_condition(spec.key))
+         .whenMatchedUpdateAll(condition=newer_sql)
+         .whenNotMatchedInsertAll()
+         .execute())
+    classified.unpersist()
+    return {k: counts.get(k, 0) for k in ("inserted", "updated", "unchanged")}
+
+
+def insert_missing(spark: SparkSession, config: PipelineConfig, name: str, rows: DataFrame) -> dict[str, int]:
+    """Insert rows whose key is not in the table yet (append-only facts: edges, quarantine)."""
+    spec = table_spec(name)
+    target = ensure_table(spark, config, name)
+    rows = conform(rows, spec).dropDuplicates(list(spec.key))
+    existing = target.toDF().select(*spec.key)
+    new_rows = rows.join(existing, [rows[k].eqNullSafe(existing[k]) for k in spec.key], "left_anti").cache()
+    n_new = new_rows.count()
+    n_all = rows.count()
+    if n_new:
+        new_rows.write.format("delta").mode("append").save(config.table_path(name))
+    new_rows.unpersist()
+    return {"inserted": n_new, "unchanged": n_all - n_new}
+
+
+def replace_where(config: PipelineConfig, name: str, df: DataFrame, condition: str) -> None:
+    """Atomically replace the rows matching `condition` (one run's output) with `df`."""
+    spec = table_spec(name)
+    ensure_table(df.sparkSession, config, name)
+    (conform(df, spec).write.format("delta").mode("overwrite")
+     .option("replaceWhere", condition).save(config.table_path(name)))

@@ -1,0 +1,231 @@
+"""Ingest one night's landing files into the Delta tables.
+
+landing/<date>/source=profiles|posts (JSON lines), source=fb_profiles|follows (CSV lines)
+  -> profiles (newest snapshot wins), posts, fb_profiles, follows, and quarantine for every
+     rejected record with its reason. A bad record never stops the job; rerunning the same
+     files changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import time
+from functools import reduce
+from pathlib import Path
+
+import click
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import delta_io
+from jobs.config import PipelineConfig
+from schemas import landing as L
+
+JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS}
+CSV_SOURCES = {
+    "fb_profiles": [("fb_id", "bigint", True), ("fb_username", "string", False), ("full_name", "string", False),
+                    ("gender", "string", False), ("fetched_at", "timestamp", True)],
+    "follows": [("follower_id", "bigint", True), ("followee_id", "bigint", True), ("observed_at", "timestamp", True)],
+}
+FB_GENDERS = ("male", "female", "custom")
+
+
+# ---------------------------------------------------------------- extract
+def read_landing(spark: SparkSession, config: PipelineConfig, source: str) -> DataFrame:
+    """Raw lines of one source for the night, with the file each came from; empty if none."""
+    path = Path(config.landing) / config.run_date.isoformat() / f"source={source}"
+    if not path.exists():
+        return spark.createDataFrame([], "value string, source_file string")
+    return (spark.read.option("lineSep", "\n").text(str(path))
+            .where(F.length(F.trim("value")) > 0)
+            .select("value", F.element_at(F.split(F.input_file_name(), "/"), -1).alias("source_file")))
+
+
+# ---------------------------------------------------------------- transform
+def _first_reason(checks: list[tuple[Column, str]]) -> Column:
+    """The first failing check's reason, or null for a good record."""
+    return reduce(lambda acc, c: acc.when(c[0], F.lit(c[1])), checks[1:],
+                  F.when(checks[0][0], F.lit(checks[0][1]))) if checks else F.lit(None).cast("string")
+
+
+def _value_checks(typed: dict[str, Column], raw: dict[str, Column], fields) -> list[tuple[Column, str]]:
+    checks = []
+    for name, dtype, required in fields:
+        if required:
+            checks.append((raw[name].isNull(), f"missing:{name}"))
+    for name, dtype, _ in fields:
+        if dtype != "string":
+            checks.append((raw[name].isNotNull() & typed[name].isNull(), f"wrong_type:{name}"))
+    for name, _, _ in fields:
+        if name in L.COUNT_FIELDS:
+            checks.append((typed[name] < 0, f"negative:{name}"))
+    return checks
+
+
+def parse_json_lines(raw: DataFrame, fields) -> DataFrame:
+    """Typed columns for each declared field plus `reason` (null when the record is good).
+
+    from_json parses straight into the declared types (fast); only records it marks corrupt
+    are parsed again as VARIANT, to name the field whose type is wrong.
+    """
+    schema = ", ".join(f"`{n}` {t.upper()}" for n, t, _ in fields) + ", `_corrupt` STRING"
+    parsed = (raw.withColumn("_j", F.from_json("value", schema, {"columnNameOfCorruptRecord": "_corrupt"}))
+              .select("value", "source_file", *[F.col(f"_j.{n}").alias(n) for n, _, _ in fields],
+                      F.col("_j._corrupt").isNotNull().alias("_corrupt")))
+    variant = F.try_parse_json("value")
+    wrong_type = [(F.try_variant_get(variant, f"$.{n}", "string").isNotNull() & F.col(n).isNull(), f"wrong_type:{n}")
+                  for n, t, _ in fields if t != "string"]
+    corrupt_reason = F.when(variant.isNull(), F.lit("malformed_json"))
+    for cond, why in wrong_type:
+        corrupt_reason = corrupt_reason.when(cond, F.lit(why))
+    corrupt_reason = corrupt_reason.otherwise(F.lit("malformed_json"))  # valid JSON but not an object
+    checks = [(~F.is_valid_utf8("value"), "invalid_utf8"), (F.col("_corrupt"), None)]
+    for name, _, required in fields:
+        if required:
+            checks.append((F.col(name).isNull(), f"missing:{name}"))
+    for name, _, _ in fields:
+        if name in L.COUNT_FIELDS:
+            checks.append((F.col(name) < 0, f"negative:{name}"))
+    reason = F.when(checks[0][0], F.lit(checks[0][1])).when(F.col("_corrupt"), corrupt_reason)
+    for cond, why in checks[2:]:
+        reason = reason.when(cond, F.lit(why))
+    return parsed.withColumn("reason", reason).drop("_corrupt")
+
+
+def parse_csv_lines(raw: DataFrame, fields) -> DataFrame:
+    """CSV lines (header lines dropped) to typed columns plus `reason`."""
+    header = ",".join(n for n, _, _ in fields)
+    schema = ", ".join(f"`{n}` STRING" for n, _, _ in fields)
+    parsed = (raw.where(F.trim("value") != header)
+              .withColumn("_c", F.from_csv("value", schema, {"mode": "PERMISSIVE"})))
+    present = {n: F.nullif(F.trim(F.col(f"_c.{n}")), F.lit("")) for n, _, _ in fields}
+    parsed = parsed.select("value", "source_file", *[present[n].alias(f"_raw_{n}") for n, _, _ in fields])
+    typed = {n: (F.col(f"_raw_{n}") if t == "string" else F.col(f"_raw_{n}").try_cast(t)) for n, t, _ in fields}
+    parsed = parsed.select("*", *[typed[n].alias(n) for n, _, _ in fields])
+    checks = [(~F.is_valid_utf8("value"), "invalid_utf8")]
+    checks += _value_checks({n: F.col(n) for n, _, _ in fields}, {n: F.col(f"_raw_{n}") for n, _, _ in fields}, fields)
+    return parsed.withColumn("reason", _first_reason(checks)).drop(*[f"_raw_{n}" for n, _, _ in fields])
+
+
+def quarantine_rows(parsed: DataFrame, source: str, run_date) -> DataFrame:
+    return (parsed.where(F.col("reason").isNotNull())
+            .select(F.lit(source).alias("source"), "source_file",
+                    F.substring("value", 1, L.RAW_KEEP_CHARS).alias("raw"), "reason",
+                    F.sha2("value", 256).alias("record_hash"), F.lit(run_date).alias("run_date")))
+
+
+def _content_hash(*cols: str) -> Column:
+    return F.xxhash64(*cols)
+
+
+def _newest_per_key(df: DataFrame, key: list[str]) -> DataFrame:
+    """One row per key: the newest fetched_at, ties broken by content hash (order-independent).
+
+    A max over a struct is a hash aggregate: much cheaper than a window's sort.
+    """
+    rest = [c for c in df.columns if c not in key and c not in ("fetched_at", "record_hash")]
+    newest = F.max(F.struct("fetched_at", "record_hash", *rest)).alias("_newest")
+    return df.groupBy(*key).agg(newest).select(*key, "_newest.*")
+
+
+def shard_of(user_id: Column, shards: int) -> Column:
+    """Stable shard of a user: the same on every run, engine and machine."""
+    return F.pmod(F.xxhash64(user_id.cast("bigint")), F.lit(shards)).cast("int")
+
+
+def profiles_from_records(parsed: DataFrame, shards: int, run_date) -> DataFrame:
+    content = [n for n, _, _ in L.PROFILE_FIELDS if n not in ("id", "fetched_at")]
+    good = (parsed.where(F.col("reason").isNull())
+            .withColumnRenamed("id", "user_id")
+            .withColumn("record_hash", _content_hash("user_id", *content))
+            .withColumn("shard", shard_of(F.col("user_id"), shards))
+            .withColumn("ingest_run", F.lit(run_date).cast("date")))
+    return _newest_per_key(good, ["user_id"])
+
+
+def posts_from_records(parsed: DataFrame, run_date) -> DataFrame:
+    good = (parsed.where(F.col("reason").isNull())
+            .withColumnRenamed("id", "post_id")
+            .withColumn("caption_truncated", F.coalesce(F.length("caption") > L.CAPTION_LIMIT, F.lit(False)))
+            .withColumn("caption", F.substring("caption", 1, L.CAPTION_LIMIT))
+            .withColumn("record_hash", _content_hash("post_id", "user_id", "taken_at", "caption", "like_count", "comment_count"))
+            .withColumn("ingest_run", F.lit(run_date).cast("date")))
+    return _newest_per_key(good, ["post_id"])
+
+
+def fb_profiles_with_checks(parsed: DataFrame) -> DataFrame:
+    """Normalise gender and vanity names; unknown gender words are a reason, not a guess."""
+    gender = F.lower(F.col("gender"))
+    return (parsed.withColumn("gender", gender)
+            .withColumn("fb_username", F.lower("fb_username"))
+            .withColumn("reason", F.coalesce(
+                F.col("reason"),
+                F.when(gender.isNotNull() & ~gender.isin(*FB_GENDERS), F.lit("invalid:gender")))))
+
+
+def fb_profiles_from_records(parsed: DataFrame, run_date) -> DataFrame:
+    good = (parsed.where(F.col("reason").isNull())
+            .withColumn("record_hash", _content_hash("fb_id", "fb_username", "full_name", "gender"))
+            .withColumn("ingest_run", F.lit(run_date).cast("date")))
+    return _newest_per_key(good, ["fb_id"])
+
+
+def follows_from_records(parsed: DataFrame, run_date) -> DataFrame:
+    return (parsed.where(F.col("reason").isNull())
+            .withColumn("ingest_run", F.lit(run_date).cast("date")))
+
+
+# ---------------------------------------------------------------- load
+def run(spark: SparkSession, config: PipelineConfig) -> dict:
+    """Ingest every source of config.run_date; returns the summary it prints."""
+    summary: dict[str, dict] = {}
+    run_date = config.run_date
+    quarantined = []
+    for source in ("profiles", "posts", "fb_profiles", "follows"):
+        started = time.perf_counter()
+        raw = read_landing(spark, config, source)
+        if source in JSON_SOURCES:
+            parsed = parse_json_lines(raw, JSON_SOURCES[source])
+        else:
+            parsed = parse_csv_lines(raw, CSV_SOURCES[source])
+            if source == "fb_profiles":
+                parsed = fb_profiles_with_checks(parsed)
+        parsed = parsed.cache()
+        by_reason = {r["reason"]: r["count"] for r in parsed.groupBy("reason").count().collect()}
+        read = sum(by_reason.values())
+        bad = dict(sorted((k, v) for k, v in by_reason.items() if k is not None))
+        if source == "profiles":
+            counts = delta_io.upsert_newest(spark, config, "profiles", profiles_from_records(parsed, config.shards, run_date))
+        elif source == "posts":
+            posts = posts_from_records(parsed, run_date)
+            counts = delta_io.upsert_newest(spark, config, "posts", posts)
+            counts["captions_truncated"] = parsed.where(F.col("reason").isNull() & (F.length("caption") > L.CAPTION_LIMIT)).count()
+        elif source == "fb_profiles":
+            counts = delta_io.upsert_newest(spark, config, "fb_profiles", fb_profiles_from_records(parsed, run_date))
+        else:
+            counts = delta_io.insert_missing(spark, config, "follows", follows_from_records(parsed, run_date))
+        quarantined.append(quarantine_rows(parsed, source, run_date))
+        summary[source] = {"read": read, **counts, "quarantined": bad,
+                           "seconds": round(time.perf_counter() - started, 2)}
+        parsed.unpersist()
+    q = reduce(DataFrame.unionByName, quarantined)
+    summary["quarantine"] = delta_io.insert_missing(spark, config, "quarantine", q)
+    return summary
+
+
+@click.command()
+@click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Night to ingest (default: today).")
+@click.option("--warehouse", default=None, help="Warehouse root (default: $DEMOGRAPHICS_WAREHOUSE or ./warehouse).")
+@click.option("--landing", default=None, help="Landing root (default: $DEMOGRAPHICS_LANDING or ./landing).")
+@click.option("--shards", type=int, default=None, help="Number of profile shards.")
+def main(run_date, warehouse, landing, shards):
+    from jobs.spark_session import start_spark
+
+    cfg = PipelineConfig()
+    changes = {"run_date": run_date.date() if run_date else None, "warehouse": warehouse, "landing": landing, "shards": shards}
+    cfg = cfg.with_(**{k: v for k, v in changes.items() if v is not None})
+    summary = run(start_spark("ingest"), cfg)
+    click.echo(json.dumps(summary, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

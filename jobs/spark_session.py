@@ -1,0 +1,64 @@
+"""The one place a SparkSession is built.
+
+Local by default (`local[*]`), any master by DEMOGRAPHICS_SPARK_MASTER or spark-submit. Delta
+comes from the JARs cached at set-up in .cache/jars; on a cluster that provides its own Delta,
+set DEMOGRAPHICS_DELTA_JARS=cluster and the session adds none.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.config import PROJECT_ROOT
+
+JARS_DIR = Path(os.environ.get("DEMOGRAPHICS_JARS_DIR", PROJECT_ROOT / ".cache" / "jars"))
+
+
+def delta_jars() -> list[str]:
+    if os.environ.get("DEMOGRAPHICS_DELTA_JARS") == "cluster":
+        return []
+    jars = sorted(str(p) for p in JARS_DIR.glob("*.jar"))
+    if not any("delta-spark" in Path(j).name for j in jars):
+        raise RuntimeError(
+            f"Delta Lake JARs not found in {JARS_DIR}; run `make setup` (or set "
+            "DEMOGRAPHICS_DELTA_JARS=cluster where the cluster provides Delta)"
+        )
+    return jars
+
+
+def start_spark(app_name: str = "demographics", master: str | None = None, extra: dict | None = None) -> SparkSession:
+    """Build (or reuse) the SparkSession with Delta, Arrow and the project's Python on workers."""
+    # Workers must run this interpreter (it has numba, numpy and the project installed).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    master = master or os.environ.get("DEMOGRAPHICS_SPARK_MASTER")
+    if master:
+        builder = builder.master(master)
+    elif "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", "") and not os.environ.get("SPARK_ENV_LOADED"):
+        builder = builder.master("local[*]")
+    jars = delta_jars()
+    conf = {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": os.environ.get("DEMOGRAPHICS_SHUFFLE_PARTITIONS", "8"),
+        # Delta's default of 50 partitions for log replay dominates small local jobs.
+        "spark.databricks.delta.snapshotPartitions": "4",
+        "spark.driver.memory": os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g"),
+    }
+    if jars:
+        conf["spark.jars"] = ",".join(jars)
+    conf.update(extra or {})
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("DEMOGRAPHICS_SPARK_LOG_LEVEL", "WARN"))
+    return spark

@@ -1,0 +1,239 @@
+"""Delta table definitions.
+
+A column is declared here and nowhere else; jobs select `spec.columns` when they write so a
+table never drifts from its spec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+
+def _f(name: str, dtype, nullable: bool = True, doc: str = "") -> StructField:
+    return StructField(name, dtype, nullable, metadata={"comment": doc} if doc else {})
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: StructType
+    key: tuple[str, ...]
+    partition_by: tuple[str, ...] = ()
+    description: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.schema.fields]
+
+
+PROFILES = TableSpec(
+    name="profiles",
+    description="Latest snapshot of every profile; the newest fetched_at wins.",
+    key=("user_id",),
+    partition_by=("shard",),
+    schema=StructType([
+        _f("user_id", LongType(), False, "Instagram numeric id"),
+        _f("shard", IntegerType(), False, "pmod(xxhash64(user_id), shards)"),
+        _f("username", StringType(), False),
+        _f("full_name", StringType()),
+        _f("biography", StringType()),
+        _f("external_url", StringType()),
+        _f("follower_count", LongType()),
+        _f("following_count", LongType()),
+        _f("media_count", LongType()),
+        _f("usertags_count", LongType()),
+        _f("is_private", BooleanType()),
+        _f("is_verified", BooleanType()),
+        _f("has_anonymous_profile_picture", BooleanType()),
+        _f("reel_auto_archive", StringType(), doc="on / off / unset"),
+        _f("fetched_at", TimestampType(), False),
+        _f("record_hash", LongType(), False, "xxhash64 of the snapshot's content, breaks fetched_at ties"),
+        _f("source_file", StringType()),
+        _f("ingest_run", DateType(), False),
+    ]),
+)
+
+POSTS = TableSpec(
+    name="posts",
+    description="Recent posts with captions; newest fetch of a post wins.",
+    key=("post_id",),
+    schema=StructType([
+        _f("post_id", LongType(), False),
+        _f("user_id", LongType(), False),
+        _f("taken_at", TimestampType()),
+        _f("caption", StringType(), doc="cut to 2,200 characters, Instagram's limit"),
+        _f("caption_truncated", BooleanType(), False),
+        _f("like_count", LongType()),
+        _f("comment_count", LongType()),
+        _f("fetched_at", TimestampType(), False),
+        _f("record_hash", LongType(), False, "xxhash64 of the content"),
+        _f("source_file", StringType()),
+        _f("ingest_run", DateType(), False),
+    ]),
+)
+
+FB_PROFILES = TableSpec(
+    name="fb_profiles",
+    description="Facebook profiles with their public gender.",
+    key=("fb_id",),
+    schema=StructType([
+        _f("fb_id", LongType(), False, "numeric Facebook id (profile.php?id=)"),
+        _f("fb_username", StringType(), doc="vanity name, lower case; null when the profile has none"),
+        _f("full_name", StringType()),
+        _f("gender", StringType(), doc="male / female / custom / null when not public"),
+        _f("fetched_at", TimestampType(), False),
+        _f("record_hash", LongType(), False, "xxhash64 of the content"),
+        _f("source_file", StringType()),
+        _f("ingest_run", DateType(), False),
+    ]),
+)
+
+FOLLOWS = TableSpec(
+    name="follows",
+    description="Follow edges.",
+    key=("follower_id", "followee_id"),
+    schema=StructType([
+        _f("follower_id", LongType(), False),
+        _f("followee_id", LongType(), False),
+        _f("observed_at", TimestampType(), False),
+        _f("source_file", StringType()),
+        _f("ingest_run", DateType(), False),
+    ]),
+)
+
+QUARANTINE = TableSpec(
+    name="quarantine",
+    description="Every rejected input record with the reason; raw text kept (cut to 64 KiB).",
+    key=("source", "record_hash", "reason"),
+    partition_by=("source",),
+    schema=StructType([
+        _f("source", StringType(), False, "profiles / posts / fb_profiles / follows"),
+        _f("source_file", StringType()),
+        _f("raw", StringType()),
+        _f("reason", StringType(), False),
+        _f("record_hash", StringType(), False, "sha2 of the raw record: makes reruns idempotent"),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
+TRUTH = TableSpec(
+    name="truth",
+    description="Hidden ground truth of a generated world; read by evaluations only.",
+    key=("user_id",),
+    schema=StructType([
+        _f("user_id", LongType(), False),
+        _f("gender", StringType(), False),
+        _f("country", StringType(), False),
+        _f("language", StringType(), False),
+        _f("is_fake", BooleanType(), False),
+        _f("occupation", StringType(), False),
+        _f("interests", ArrayType(StringType()), False),
+    ]),
+)
+
+FB_LINKS = TableSpec(
+    name="fb_links",
+    description="Instagram user -> canonical Facebook profile key, with the URL it came from.",
+    key=("user_id",),
+    schema=StructType([
+        _f("user_id", LongType(), False),
+        _f("fb_key", StringType(), False, "'id:<number>' or 'u:<vanity name>'"),
+        _f("url", StringType(), False, "the link as written"),
+        _f("found_in", StringType(), False, "biography / external_url"),
+        _f("n_distinct_keys", IntegerType(), False, "distinct profile keys found for this user"),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
+LABELS = TableSpec(
+    name="labels",
+    description="Known labels of users, one row per (user, target).",
+    key=("user_id", "target"),
+    schema=StructType([
+        _f("user_id", LongType(), False),
+        _f("target", StringType(), False),
+        _f("label", StringType(), False),
+        _f("source", StringType(), False, "facebook_link / stated_location / manual / import"),
+        _f("evidence", StringType(), doc="e.g. the Facebook key the label came from"),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
+TOKEN_MI = TableSpec(
+    name="token_mi",
+    description="Per target, family and token: class user counts, mutual information (nats), P(class|token).",
+    key=("target", "family", "token", "run_date"),
+    partition_by=("target",),
+    schema=StructType([
+        _f("target", StringType(), False),
+        _f("family", StringType(), False),
+        _f("token", StringType(), False),
+        _f("n_users", LongType(), False, "labeled users having the token"),
+        _f("class_counts", MapType(StringType(), LongType()), False),
+        _f("p_class_given_token", MapType(StringType(), DoubleType()), False),
+        _f("mi_nats", DoubleType(), False, "mutual information, natural log"),
+        _f("rank", IntegerType(), False, "1 = highest MI within (target, family)"),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
+VOCAB = TableSpec(
+    name="vocab",
+    description="Selected tokens defining a model's input vector.",
+    key=("target", "version", "index"),
+    partition_by=("target",),
+    schema=StructType([
+        _f("target", StringType(), False),
+        _f("version", StringType(), False, "<run_date>-<family>-<size>"),
+        _f("index", IntegerType(), False),
+        _f("family", StringType(), False),
+        _f("token", StringType(), False),
+        _f("mi_nats", DoubleType(), False),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
+PREDICTIONS = TableSpec(
+    name="predictions",
+    description="Model outputs per user, target and run.",
+    key=("user_id", "target", "run_date"),
+    partition_by=("run_date", "target"),
+    schema=StructType([
+        _f("user_id", LongType(), False),
+        _f("shard", IntegerType(), False),
+        _f("target", StringType(), False),
+        _f("label", StringType(), False, "a class, or 'uncertain'"),
+        _f("probabilities", MapType(StringType(), FloatType()), False),
+        _f("confidence", FloatType(), False),
+        _f("model_name", StringType(), False),
+        _f("model_version", StringType(), False),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (PROFILES, POSTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS)
+}
+
+
+def table_spec(name: str) -> TableSpec:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known: {sorted(TABLES)}") from None

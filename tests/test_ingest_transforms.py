@@ -1,0 +1,114 @@
+"""Ingest transforms on tiny frames: every kind of broken input, newest-snapshot-wins, truncation."""
+import datetime as dt
+import json
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import ingest
+from schemas import landing as L
+
+NIGHT = dt.date(2026, 11, 22)
+
+
+def _profile(uid=1, **over):
+    rec = {"id": uid, "username": f"user{uid}", "full_name": "A B", "biography": "hi", "external_url": None,
+           "follower_count": 10, "following_count": 5, "media_count": 3, "usertags_count": 0, "is_private": False,
+           "is_verified": False, "has_anonymous_profile_picture": False, "reel_auto_archive": "on",
+           "fetched_at": "2026-11-21T10:00:00Z"}
+    rec.update(over)
+    return json.dumps({k: v for k, v in rec.items() if v is not ...})
+
+
+def _raw(spark, lines):
+    return spark.createDataFrame([(line, "f.txt") for line in lines], "value string, source_file string")
+
+
+def _reasons(spark, lines, fields=L.PROFILE_FIELDS):
+    parsed = ingest.parse_json_lines(_raw(spark, lines), fields)
+    return [r["reason"] for r in parsed.orderBy("value").select("value", "reason").collect()], parsed
+
+
+@pytest.mark.parametrize("line,reason", [
+    (_profile(), None),
+    (_profile()[:40], "malformed_json"),
+    ("[1, 2, 3]", "malformed_json"),
+    (_profile(id=...), "missing:id"),
+    (_profile(fetched_at=...), "missing:fetched_at"),
+    (_profile(follower_count="12.5k"), "wrong_type:follower_count"),
+    (_profile(id="abc"), "wrong_type:id"),
+    (_profile(is_private="maybe"), "wrong_type:is_private"),
+    (_profile(fetched_at="yesterday"), "wrong_type:fetched_at"),
+    (_profile(media_count=-4), "negative:media_count"),
+    (_profile(username=...), "missing:username"),
+])
+def test_each_broken_profile_gets_its_reason(spark, line, reason):
+    reasons, _ = _reasons(spark, [line])
+    assert reasons == [reason]
+
+
+def test_invalid_utf8_is_quarantined_with_its_reason(spark, config, tmp_path):
+    folder = tmp_path / "landing" / NIGHT.isoformat() / "source=profiles"
+    folder.mkdir(parents=True)
+    (folder / "part-0.txt").write_bytes(_profile().encode() + b"\n" + b'{"id": 2, "username": "x\xff\xfe"}\n')
+    raw = ingest.read_landing(spark, config, "profiles")
+    parsed = ingest.parse_json_lines(raw, L.PROFILE_FIELDS)
+    got = sorted((r["reason"] or "ok") for r in parsed.collect())
+    assert got == ["invalid_utf8", "ok"]
+    q = ingest.quarantine_rows(parsed, "profiles", NIGHT).collect()
+    assert [r["reason"] for r in q] == ["invalid_utf8"] and q[0]["source_file"] == "part-0.txt"
+
+
+def test_newest_snapshot_wins_whatever_the_order(spark):
+    lines = [_profile(biography="old", fetched_at="2026-10-01T00:00:00Z"),
+             _profile(biography="new", fetched_at="2026-11-21T00:00:00Z"),
+             _profile(biography="older", fetched_at="2026-09-01T00:00:00Z"),
+             _profile(biography="new", fetched_at="2026-11-21T00:00:00Z")]  # exact duplicate
+    for order in (lines, lines[::-1]):
+        parsed = ingest.parse_json_lines(_raw(spark, order), L.PROFILE_FIELDS)
+        rows = ingest.profiles_from_records(parsed, 4, NIGHT).collect()
+        assert len(rows) == 1 and rows[0]["biography"] == "new"
+        assert 0 <= rows[0]["shard"] < 4
+
+
+def test_same_time_conflicting_snapshots_resolve_deterministically(spark):
+    a = _profile(biography="a", fetched_at="2026-11-21T00:00:00Z")
+    b = _profile(biography="b", fetched_at="2026-11-21T00:00:00Z")
+    pick = [ingest.profiles_from_records(ingest.parse_json_lines(_raw(spark, o), L.PROFILE_FIELDS), 4, NIGHT)
+            .first()["biography"] for o in ([a, b], [b, a])]
+    assert pick[0] == pick[1]
+
+
+def test_shard_is_stable_and_in_range(spark):
+    df = spark.range(1000).select(ingest.shard_of(F.col("id"), 16).alias("s"))
+    values = [r["s"] for r in df.collect()]
+    assert min(values) == 0 and max(values) == 15
+    assert values == [r["s"] for r in df.collect()]
+    assert len(set(values)) == 16
+
+
+def test_enormous_caption_is_kept_cut_to_the_limit(spark):
+    post = {"id": 5, "user_id": 1, "taken_at": "2026-11-20T00:00:00Z", "caption": "x " * 50_000,
+            "like_count": 1, "comment_count": 0, "fetched_at": "2026-11-21T00:00:00Z"}
+    parsed = ingest.parse_json_lines(_raw(spark, [json.dumps(post)]), L.POST_FIELDS)
+    row = ingest.posts_from_records(parsed, NIGHT).first()
+    assert row["caption_truncated"] is True and len(row["caption"]) == L.CAPTION_LIMIT
+
+
+def test_csv_sources_skip_headers_and_quarantine_bad_rows(spark):
+    fields = ingest.CSV_SOURCES["fb_profiles"]
+    lines = ["fb_id,fb_username,full_name,gender,fetched_at",
+             "1,John.Smith,John Smith,Male,2026-11-19T00:00:00Z",
+             "2,,\"Doe, Jane\",female,2026-11-19T00:00:00Z",
+             "3,x,X,,2026-11-19T00:00:00Z",
+             "fb-9,someone,Some One,female,2026-11-19T00:00:00Z",
+             "4,y,Y,robot,2026-11-19T00:00:00Z",
+             "5,z,Z,female,"]
+    parsed = ingest.fb_profiles_with_checks(ingest.parse_csv_lines(_raw(spark, lines), fields))
+    got = {r["value"].split(",")[0]: (r["reason"], r["gender"], r["fb_username"]) for r in parsed.collect()}
+    assert got["1"] == (None, "male", "john.smith")
+    assert got["2"][0] is None and got["3"] == (None, None, "x")
+    assert got["fb-9"][0] == "wrong_type:fb_id"
+    assert got["4"][0] == "invalid:gender"
+    assert got["5"][0] == "missing:fetched_at"
+    assert len(got) == 6  # the header is not a record
