@@ -5,6 +5,7 @@ UV_VERSION := 0.13.8
 UV := .cache/uv/bin/uv
 USERS ?= 100000
 SEED ?= 7
+VOCAB_SIZE ?= 10000
 RUN_DATE ?= $(shell date -u +%F)
 export DEMOGRAPHICS_WAREHOUSE ?= $(CURDIR)/warehouse
 export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
@@ -29,6 +30,8 @@ $(UV):
 run: setup
 	$(PY) -m jobs.generate_world --users $(USERS) --seed $(SEED)
 	$(PY) -m jobs.ingest
+	$(PY) -m jobs.labels
+	$(PY) -m jobs.token_mi --target gender --vocab-size $(VOCAB_SIZE)
 	$(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
 
 test: setup

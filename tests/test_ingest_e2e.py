@@ -2,24 +2,12 @@
 import datetime as dt
 import json
 
-import pytest
 from pyspark.sql import functions as F
 
-from jobs import generate_world, ingest
-from jobs.config import PipelineConfig
+from jobs import ingest
 from jobs.query import duckdb_connection
 
-NIGHT = dt.date(2026, 11, 22)
-USERS = 5000
-
-
-@pytest.fixture(scope="module")
-def world(spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    cfg = PipelineConfig(warehouse=str(root / "warehouse"), landing=str(root / "landing"), run_date=NIGHT, shards=4)
-    generate_world.run(spark, cfg, users=USERS, seed=11)
-    first = ingest.run(spark, cfg)
-    return cfg, first
+from tests.conftest import NIGHT, WORLD_USERS as USERS
 
 
 def _table(spark, cfg, name):

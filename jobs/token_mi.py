@@ -1,0 +1,173 @@
+"""Mutual information between token presence and a target's label, over all labelled users.
+
+For each (family, token) used by at least `min_users` labelled users: per-class user counts,
+P(class | token) and MI in nats (natural log, as sklearn's mutual_info_score):
+
+  MI = sum over x in {present, absent}, class c of  p(x, c) * ln( p(x, c) / (p(x) p(c)) )
+
+Everything is aggregated in Spark; only token-level rows (the top of the ranking, for the
+report) ever reach the driver. The top N per family become a versioned `vocab`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from jobs import delta_io
+from jobs.config import PROJECT_ROOT, PipelineConfig
+from jobs.targets import TargetDef, target_def
+from jobs.tokens import user_tokens
+
+VOCAB_SIZES = (1000, 2000, 4000, 10000)
+
+
+def labelled_users(labels: DataFrame, target: TargetDef) -> DataFrame:
+    return (labels.where((F.col("target") == target.name) & F.col("label").isin(*target.classes))
+            .select("user_id", "label").dropDuplicates(["user_id"]))
+
+
+def token_class_counts(tokens: DataFrame, labelled: DataFrame, min_users: int) -> DataFrame:
+    """(family, token, n_users, class_counts) for tokens of at least min_users labelled users."""
+    per_class = tokens.join(labelled, "user_id").groupBy("family", "token", "label").count()
+    return (per_class.groupBy("family", "token")
+            .agg(F.sum("count").alias("n_users"),
+                 F.map_from_entries(F.collect_list(F.struct("label", "count"))).alias("class_counts"))
+            .where(F.col("n_users") >= min_users))
+
+
+def _term(joint: Column, marginal: Column, class_total: int, n: int) -> Column:
+    """p(x,c) ln(p(x,c) / (p(x) p(c))) from counts; 0 where the joint count is 0."""
+    joint = joint.cast("double")
+    return F.when(joint > 0, joint / n * F.log(joint * n / (marginal.cast("double") * class_total))).otherwise(0.0)
+
+
+def mutual_information(counts: DataFrame, class_totals: dict[str, int]) -> DataFrame:
+    """Adds mi_nats and p_class_given_token to token_class_counts' output."""
+    n = sum(class_totals.values())
+    mi = F.lit(0.0)
+    for label, total in class_totals.items():
+        if total == 0:
+            continue
+        present = F.coalesce(F.col("class_counts")[label], F.lit(0)).cast("long")
+        mi = mi + _term(present, F.col("n_users"), total, n) + _term(F.lit(total) - present, F.lit(n) - F.col("n_users"), total, n)
+    p_given = F.map_from_arrays(
+        F.array(*[F.lit(c) for c in class_totals]),
+        F.array(*[(F.coalesce(F.col("class_counts")[c], F.lit(0)) / F.col("n_users")).cast("double") for c in class_totals]))
+    full_counts = F.map_from_arrays(
+        F.array(*[F.lit(c) for c in class_totals]),
+        F.array(*[F.coalesce(F.col("class_counts")[c], F.lit(0)).cast("long") for c in class_totals]))
+    # Rounding noise can make a truly-zero MI slightly negative; MI is never below 0.
+    return (counts.withColumn("mi_nats", F.greatest(mi, F.lit(0.0)))
+            .withColumn("class_counts", full_counts).withColumn("p_class_given_token", p_given))
+
+
+def ranked(mi: DataFrame, target: str, run_date) -> DataFrame:
+    w = Window.partitionBy("family").orderBy(F.col("mi_nats").desc(), F.col("token"))
+    return (mi.withColumn("rank", F.row_number().over(w))
+            .withColumn("target", F.lit(target)).withColumn("run_date", F.lit(run_date).cast("date")))
+
+
+def vocab_rows(token_mi: DataFrame, target: str, size: int, run_date) -> DataFrame:
+    """Top `size` per family (version <date>-<family>-<size>) and over all families (<date>-all-<size>)."""
+    per_family = (token_mi.where(F.col("rank") <= size)
+                  .withColumn("version", F.concat_ws("-", F.lit(str(run_date)), "family", F.lit(str(size))))
+                  .withColumn("index", (F.col("rank") - 1).cast("int")))
+    w_all = Window.orderBy(F.col("mi_nats").desc(), F.col("family"), F.col("token"))
+    overall = (token_mi.orderBy(F.col("mi_nats").desc(), "family", "token").limit(size)
+               .withColumn("index", (F.row_number().over(w_all) - 1).cast("int"))
+               .withColumn("version", F.lit(f"{run_date}-all-{size}")))
+    cols = ["target", "version", "index", "family", "token", "mi_nats", "run_date"]
+    return per_family.select(*cols).unionByName(overall.select(*cols)).withColumn("target", F.lit(target))
+
+
+def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, top: int = 25, min_support: int = 20) -> list[str]:
+    """The seed's two readable lists, as CSV and one chart: tokens most associated with each class
+    by P(class | token) (with enough support), and the top tokens by MI."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    hashtags = token_mi.where(F.col("family") == "hashtag")
+    by_mi = hashtags.orderBy(F.col("mi_nats").desc()).limit(top).select("token", "n_users", "mi_nats").toPandas()
+    by_class = []
+    for c in classes:
+        rows = (hashtags.where(F.col("n_users") >= min_support)
+                .withColumn("p", F.col("p_class_given_token")[c])
+                .orderBy(F.col("p").desc(), F.col("n_users").desc()).limit(top)
+                .select(F.lit(c).alias("class"), "token", "n_users", "p").toPandas())
+        by_class.append(rows)
+    by_class_df = pd.concat(by_class, ignore_index=True)
+    by_mi.to_csv(folder / "top_by_mi.csv", index=False)
+    by_class_df.to_csv(folder / "top_by_class.csv", index=False)
+    fig, axes = plt.subplots(1, 1 + min(len(classes), 2), figsize=(6 * (1 + min(len(classes), 2)), 0.3 * top + 1.5))
+    axes = list(axes) if hasattr(axes, "__len__") else [axes]
+    axes[0].barh(by_mi["token"][::-1], by_mi["mi_nats"][::-1], color="grey")
+    axes[0].set_title("hashtags by mutual information (nats)")
+    for ax, c, color in zip(axes[1:], classes, ("tab:red", "tab:blue")):
+        d = by_class_df[by_class_df["class"] == c]
+        ax.barh(d["token"][::-1], d["p"][::-1], color=color)
+        ax.set_title(f"P({c} | hashtag), ≥{min_support} users")
+        ax.set_xlim(0, 1)
+    fig.tight_layout()
+    fig.savefig(folder / "top_tokens.png", dpi=80)
+    plt.close(fig)
+    return [str(folder / n) for n in ("top_by_mi.csv", "top_by_class.csv", "top_tokens.png")]
+
+
+def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_size: int = 10000,
+        min_users: int = 5, report_dir: str | None = None) -> dict:
+    if vocab_size not in VOCAB_SIZES:
+        raise ValueError(f"vocab_size must be one of {VOCAB_SIZES}, got {vocab_size}")
+    tdef = target_def(target)
+    labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef).cache()
+    class_totals = {c: 0 for c in tdef.classes}
+    class_totals.update({r["label"]: r["count"] for r in labelled.groupBy("label").count().collect()})
+    n_labelled = sum(class_totals.values())
+    if n_labelled == 0:
+        raise RuntimeError(f"no labelled users for target {target!r}: run the labels job first")
+    profiles = delta_io.read_table(spark, config, "profiles").join(labelled.select("user_id"), "user_id")
+    posts = delta_io.read_table(spark, config, "posts").join(labelled.select("user_id"), "user_id")
+    toks = user_tokens(profiles, posts, tdef.families)
+    counts = token_class_counts(toks, labelled, min_users)
+    mi = ranked(mutual_information(counts, class_totals), target, config.run_date)
+    delta_io.replace_where(config, "token_mi", mi, f"target = '{target}' AND run_date = '{config.run_date}'")
+    token_mi = (delta_io.read_table(spark, config, "token_mi")
+                .where((F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date))))
+    vocab = vocab_rows(token_mi, target, vocab_size, config.run_date)
+    versions = [r["version"] for r in vocab.select("version").distinct().collect()]
+    quoted = ",".join(f"'{v}'" for v in versions)
+    delta_io.replace_where(config, "vocab", vocab, f"target = '{target}' AND version IN ({quoted})")
+    folder = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
+    files = write_report(token_mi, tdef.classes, folder)
+    per_family = {r["family"]: r["count"] for r in token_mi.groupBy("family").count().collect()}
+    labelled.unpersist()
+    return {"target": target, "labelled_users": n_labelled, "class_totals": class_totals,
+            "tokens_ranked": per_family, "vocab_versions": sorted(versions), "report": files}
+
+
+@click.command()
+@click.option("--target", default="gender", show_default=True)
+@click.option("--vocab-size", type=click.Choice([str(s) for s in VOCAB_SIZES]), default="10000", show_default=True)
+@click.option("--min-users", default=5, show_default=True, help="Minimum labelled users per token.")
+@click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--warehouse", default=None)
+def main(target, vocab_size, min_users, run_date, warehouse):
+    from jobs.spark_session import start_spark
+
+    cfg = PipelineConfig()
+    cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
+                                         "warehouse": warehouse}.items() if v is not None})
+    summary = run(start_spark("token_mi"), cfg, target=target, vocab_size=int(vocab_size), min_users=min_users)
+    click.echo(json.dumps(summary, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

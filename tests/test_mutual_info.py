@@ -1,0 +1,76 @@
+"""Mutual information: equal to sklearn's on the same columns; the generator's gendered tokens rank first."""
+import json
+import os
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+from sklearn.metrics import mutual_info_score
+
+from jobs import token_mi
+from tests.conftest import NIGHT
+
+
+@pytest.mark.parametrize("classes", [("female", "male"), ("US", "FR", "JP", "BR", "OTHER")])
+def test_mi_equals_sklearn(spark, classes):
+    rng = np.random.default_rng(3)
+    n_users, n_tokens = 600, 40
+    labels = rng.integers(0, len(classes), n_users)
+    # Token t is used with a probability that depends on the class: some tokens informative, some not.
+    rates = rng.uniform(0.02, 0.6, (n_tokens, len(classes)))
+    presence = rng.random((n_tokens, n_users)) < rates[:, labels]
+    presence[0, :] = False
+    presence[0, :30] = True  # one token used by exactly 30 users
+    tokens = [(int(u), "hashtag", f"#t{t}") for t in range(n_tokens) for u in np.flatnonzero(presence[t])]
+    tok_df = spark.createDataFrame(tokens, "user_id long, family string, token string")
+    lab_df = spark.createDataFrame([(int(u), classes[labels[u]]) for u in range(n_users)], "user_id long, label string")
+    totals = {c: int((labels == i).sum()) for i, c in enumerate(classes)}
+    counts = token_mi.token_class_counts(tok_df, lab_df, min_users=1)
+    got = {r["token"]: (r["mi_nats"], r["n_users"], r["p_class_given_token"])
+           for r in token_mi.mutual_information(counts, totals).collect()}
+    y = np.array([classes[i] for i in labels])
+    for t in range(n_tokens):
+        mi, n, p = got[f"#t{t}"]
+        assert mi == pytest.approx(mutual_info_score(y, presence[t]), abs=1e-9)
+        assert n == presence[t].sum()
+        for i, c in enumerate(classes):
+            assert p[c] == pytest.approx((presence[t] & (labels == i)).sum() / n, abs=1e-12)
+
+
+def test_min_support_filters_rare_tokens(spark):
+    tok = spark.createDataFrame([(1, "hashtag", "#a"), (2, "hashtag", "#a"), (1, "hashtag", "#b")],
+                                "user_id long, family string, token string")
+    lab = spark.createDataFrame([(1, "female"), (2, "male")], "user_id long, label string")
+    assert [r["token"] for r in token_mi.token_class_counts(tok, lab, min_users=2).collect()] == ["#a"]
+
+
+def test_gendered_tokens_rank_first_on_a_generated_world(spark, world, tmp_path):
+    """precision@20 of the hashtag ranking against what the generator made gender-dependent."""
+    cfg, _ = world
+    own = cfg.with_(warehouse=str(tmp_path / "wh"))
+    os.makedirs(own.warehouse)
+    for t in ("profiles", "posts"):
+        os.symlink(cfg.table_path(t), own.table_path(t))
+    truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth").where(~F.col("is_fake"))
+    from jobs import delta_io
+    imported = truth.select("user_id", F.lit("gender").alias("target"), F.col("gender").alias("label"),
+                            F.lit("import").alias("source"), F.lit("truth").alias("evidence"),
+                            F.lit(NIGHT).alias("run_date"))
+    delta_io.replace_where(own, "labels", imported, "true")
+    summary = token_mi.run(spark, own, target="gender", vocab_size=1000, min_users=5, report_dir=str(tmp_path / "rep"))
+    assert summary["labelled_users"] == truth.count()
+    meta = json.load(open(f"{cfg.landing}/{NIGHT}/world_meta.json"))
+    gendered = set(meta["female_tokens"]) | set(meta["male_tokens"]) | set(meta["gendered_topic_tokens"])
+    mi = spark.read.format("delta").load(own.table_path("token_mi"))
+    top = [r["token"] for r in mi.where("family = 'hashtag' and rank <= 20").orderBy("rank").collect()]
+    precision = sum(t in gendered for t in top) / len(top)
+    assert precision >= 0.9, (precision, top)
+    vocab = spark.read.format("delta").load(own.table_path("vocab"))
+    hv = vocab.where(F.col("version") == f"{NIGHT}-hashtag-1000").orderBy("index").collect()
+    assert [r["token"] for r in hv[:20]] == top and [r["index"] for r in hv] == list(range(len(hv)))
+    assert all(os.path.getsize(p) > 0 for p in summary["report"])
+    # Rerunning the night replaces its rows: no duplicates.
+    token_mi.run(spark, own, target="gender", vocab_size=1000, min_users=5, report_dir=str(tmp_path / "rep"))
+    mi = spark.read.format("delta").load(own.table_path("token_mi"))
+    assert mi.count() == mi.select("family", "token").distinct().count()
+    assert vocab.count() == spark.read.format("delta").load(own.table_path("vocab")).count()
