@@ -122,6 +122,15 @@ def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, to
     return [str(folder / n) for n in ("top_by_mi.csv", "top_by_class.csv", "top_tokens.png")]
 
 
+def token_mi_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, class_totals: dict[str, int],
+                   tdef: TargetDef, min_users: int, run_date, families=None) -> DataFrame:
+    """token_mi rows from profiles, posts and (user_id, label) of the labelled users."""
+    ids = labelled.select("user_id")
+    toks = user_tokens(profiles.join(ids, "user_id"), posts.join(ids, "user_id"), families or tdef.families)
+    counts = token_class_counts(toks, labelled, min_users)
+    return ranked(mutual_information(counts, class_totals), tdef.name, run_date)
+
+
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_size: int = 10000,
         min_users: int = 5, report_dir: str | None = None) -> dict:
     if vocab_size not in VOCAB_SIZES:
@@ -133,11 +142,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     n_labelled = sum(class_totals.values())
     if n_labelled == 0:
         raise RuntimeError(f"no labelled users for target {target!r}: run the labels job first")
-    profiles = delta_io.read_table(spark, config, "profiles").join(labelled.select("user_id"), "user_id")
-    posts = delta_io.read_table(spark, config, "posts").join(labelled.select("user_id"), "user_id")
-    toks = user_tokens(profiles, posts, tdef.families)
-    counts = token_class_counts(toks, labelled, min_users)
-    mi = ranked(mutual_information(counts, class_totals), target, config.run_date)
+    mi = token_mi_frame(delta_io.read_table(spark, config, "profiles"), delta_io.read_table(spark, config, "posts"),
+                        labelled, class_totals, tdef, min_users, config.run_date)
     delta_io.replace_where(config, "token_mi", mi, f"target = '{target}' AND run_date = '{config.run_date}'")
     token_mi = (delta_io.read_table(spark, config, "token_mi")
                 .where((F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date))))

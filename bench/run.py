@@ -1,0 +1,175 @@
+"""Throughput and memory benchmarks: `make bench` (BENCH_USERS=1000000 by default).
+
+Prints one figure a line and a JSON summary. Peers are measured in the same run:
+- MI: scikit-learn's mutual_info_classif on the same user x hashtag sparse matrix.
+Peak memory is the peak RSS of this process and its children (the Spark JVM and Python workers),
+sampled every 0.2 s.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import threading
+import time
+from contextlib import contextmanager
+
+import click
+import psutil
+
+RESULTS: dict[str, dict] = {}
+
+
+class PeakRss:
+    def __init__(self):
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        me = psutil.Process()
+        while not self._stop.is_set():
+            try:
+                procs = [me] + me.children(recursive=True)
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+@contextmanager
+def step(name: str, **figures):
+    rss = PeakRss()
+    started = time.perf_counter()
+    with rss:
+        record = {}
+        yield record
+    seconds = time.perf_counter() - started
+    record.update(seconds=round(seconds, 1), peak_rss_gib=round(rss.peak / 2**30, 2), **figures)
+    for key, n in list(record.items()):
+        if key.endswith("_count"):
+            record[key.replace("_count", "_per_s")] = round(n / seconds)
+    RESULTS[name] = record
+    print(f"[bench] {name}: {json.dumps(record)}", flush=True)
+
+
+def bench_generate_ingest(spark, cfg, users):
+    from jobs import generate_world, ingest
+
+    with step("generate_world", users_count=users):
+        generate_world.run(spark, cfg, users=users, seed=1)
+    with step("ingest", users_count=users) as rec:
+        summary = ingest.run(spark, cfg)
+        rec["posts_inserted"] = summary["posts"]["inserted"]
+        rec["follows_inserted"] = summary["follows"]["inserted"]
+        rec["per_source_seconds"] = {k: v.get("seconds") for k, v in summary.items() if "seconds" in v}
+    with step("ingest_rerun_noop", users_count=users) as rec:
+        again = ingest.run(spark, cfg)
+        rec["inserted"] = sum(v.get("inserted", 0) for v in again.values())
+
+
+def bench_labels(spark, cfg, users):
+    from jobs import labels
+
+    with step("labels_from_facebook_links", users_count=users) as rec:
+        rec.update(labels.run(spark, cfg)["labels_by_class"])
+
+
+def bench_mi(spark, cfg, scales, with_peer):
+    """MI over every generated user labelled with its true gender, at 1x and k x the world (copies
+    with shifted ids: same distribution, more users)."""
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io, token_mi
+    from jobs.targets import target_def
+
+    tdef = target_def("gender")
+    truth = spark.read.json(f"{cfg.landing}/{cfg.run_date}/source=_truth").select("user_id", F.col("gender").alias("label"))
+    profiles = delta_io.read_table(spark, cfg, "profiles")
+    posts = delta_io.read_table(spark, cfg, "posts")
+    base = truth.count()
+    offset = 10**10
+    for k in scales:
+        def copies(df):
+            out = df
+            for i in range(1, k):
+                out = out.unionByName(df.withColumn("user_id", F.col("user_id") + i * offset))
+            return out
+        lab = copies(truth)
+        totals = {r["label"]: r["count"] * k for r in truth.groupBy("label").count().collect()}
+        with step(f"tokens_mi_{k}x", labelled_users_count=base * k) as rec:
+            frame = token_mi.token_mi_frame(copies(profiles), copies(posts), lab, totals, tdef, 5, cfg.run_date)
+            frame.write.format("noop").mode("overwrite").save()
+            rec["families"] = list(tdef.families)
+    if with_peer:
+        bench_mi_peer(spark, profiles, posts, truth, tdef, cfg)
+
+
+def bench_mi_peer(spark, profiles, posts, truth, tdef, cfg):
+    """Ours vs sklearn's mutual_info_classif on the same user x hashtag presence matrix."""
+    import numpy as np
+    import scipy.sparse as sp
+    from pyspark.sql import functions as F
+    from sklearn.feature_selection import mutual_info_classif
+
+    from jobs import token_mi
+    from jobs.tokens import user_tokens
+
+    n = truth.count()
+    totals = {r["label"]: r["count"] for r in truth.groupBy("label").count().collect()}
+    with step("ours_mi_hashtags_only", labelled_users_count=n):
+        ours = token_mi.token_mi_frame(profiles, posts, truth, totals, tdef, 5, cfg.run_date, families=("hashtag",))
+        ours_rows = {r["token"]: r["mi_nats"] for r in ours.select("token", "mi_nats").collect()}
+    # The peer's input: the same presence matrix, built in Spark and handed over as index arrays.
+    toks = user_tokens(profiles, posts, ("hashtag",)).where(F.col("token").isin(list(ours_rows)))
+    users = truth.select("user_id", "label").orderBy("user_id").toPandas()
+    index = {t: i for i, t in enumerate(sorted(ours_rows))}
+    pairs = toks.select("user_id", "token").toPandas()
+    rows = np.searchsorted(users["user_id"].to_numpy(), pairs["user_id"].to_numpy())
+    cols = pairs["token"].map(index).to_numpy()
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(users), len(index)))
+    with step("peer_sklearn_mutual_info_classif", labelled_users_count=n) as rec:
+        theirs = mutual_info_classif(matrix, users["label"].to_numpy(), discrete_features=True)
+        rec["tokens"] = len(index)
+        rec["max_abs_diff_vs_ours"] = float(max(abs(theirs[i] - ours_rows[t]) for t, i in index.items()))
+    RESULTS["ratio_mi_hashtags_sklearn_over_ours"] = {
+        "ratio": round(RESULTS["peer_sklearn_mutual_info_classif"]["seconds"] / RESULTS["ours_mi_hashtags_only"]["seconds"], 2)}
+    print(f"[bench] sklearn/ours time ratio (hashtags): {RESULTS['ratio_mi_hashtags_sklearn_over_ours']['ratio']}")
+
+
+@click.command()
+@click.option("--users", type=int, default=int(os.environ.get("BENCH_USERS", 1_000_000)), show_default=True)
+@click.option("--mi-scales", default="1,5", show_default=True, help="World copies for the MI step.")
+@click.option("--root", default="var/bench", show_default=True)
+@click.option("--sections", default="ingest,labels,mi,peer", show_default=True)
+@click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
+def main(users, mi_scales, root, sections, keep):
+    from jobs.config import PipelineConfig
+    from jobs.spark_session import start_spark
+
+    if not keep:
+        shutil.rmtree(root, ignore_errors=True)
+    cfg = PipelineConfig(warehouse=f"{root}/warehouse", landing=f"{root}/landing", run_date=dt.date(2026, 11, 22), shards=16)
+    spark = start_spark("bench", extra={"spark.ui.enabled": "false"})
+    wanted = set(sections.split(","))
+    print(f"[bench] machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; users={users}")
+    if "ingest" in wanted:
+        bench_generate_ingest(spark, cfg, users)
+    if "labels" in wanted:
+        bench_labels(spark, cfg, users)
+    if "mi" in wanted:
+        bench_mi(spark, cfg, [int(k) for k in mi_scales.split(",")], with_peer="peer" in wanted)
+    print(json.dumps(RESULTS, indent=1))
+
+
+if __name__ == "__main__":
+    main()
