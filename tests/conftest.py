@@ -42,3 +42,28 @@ def world(spark, tmp_path_factory):
     cfg = PipelineConfig(warehouse=str(root / "warehouse"), landing=str(root / "landing"), run_date=NIGHT, shards=4)
     generate_world.run(spark, cfg, users=WORLD_USERS, seed=11)
     return cfg, ingest.run(spark, cfg)
+
+
+@pytest.fixture(scope="session")
+def gender_world(spark, world, tmp_path_factory):
+    """The generated world with every authentic user labelled from the truth (source 'import'),
+    tokens ranked and a 1000-hashtag vocab; its own warehouse (profiles/posts linked) and MLflow store."""
+    import os
+
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io, token_mi
+
+    cfg, _ = world
+    root = tmp_path_factory.mktemp("gender")
+    own = cfg.with_(warehouse=str(root / "warehouse"))
+    os.makedirs(own.warehouse)
+    for t in ("profiles", "posts"):
+        os.symlink(cfg.table_path(t), own.table_path(t))
+    truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth").where(~F.col("is_fake"))
+    delta_io.replace_where(own, "labels", truth.select(
+        "user_id", F.lit("gender").alias("target"), F.col("gender").alias("label"), F.lit("import").alias("source"),
+        F.lit("truth").alias("evidence"), F.lit(NIGHT).alias("run_date")), "true")
+    token_mi.run(spark, own, target="gender", vocab_size=1000, min_users=5, report_dir=str(root / "reports"))
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root}/mlflow.db"
+    return own

@@ -1,0 +1,432 @@
+"""Train, evaluate and register a target's models in MLflow, with a champion gate.
+
+Training set: labelled users' tokens mapped to a vocab version, as CSR index arrays (built in
+Spark, handed to the driver through Arrow). It must fit the driver: ~12 bytes per (user, token)
+in the vocab, so 570k users x ~50 vocab tokens is ~350 MB; cap it with --max-users.
+Split: a user is in test when pmod(xxhash64('split-v1', user_id), 1000) < 100 -- the same users
+stay in test on every run and every engine; hashing ignores the label, so each class keeps ~10%.
+
+Models (scikit-learn MLPClassifier; weights exported as plain arrays for the numba scorer):
+  perceptron (no hidden layer), mlp1 (1 hidden layer), mlp2 (2 hidden layers), and twin (one
+  'class vs rest' net per class, each trained on its own disjoint share of the training users;
+  the strongest response wins), plus majority and first-name baselines for reference.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import delta_io
+from jobs.config import PROJECT_ROOT, PipelineConfig
+from jobs.targets import target_def
+from jobs.token_mi import labelled_users
+from jobs.tokens import user_token_arrays
+from udfs.model import TOKEN_SEP, NetworkModel, PyfuncNetwork
+
+TEST_PER_MILLE = 100
+MODEL_KINDS = ("perceptron", "mlp1", "mlp2", "twin")
+GATE_METRIC = "macro_f1"
+
+
+def mlflow_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}")
+
+
+def is_test_user(user_id) -> "F.Column":
+    return F.pmod(F.xxhash64(F.lit("split-v1"), user_id.cast("bigint")), F.lit(1000)) < TEST_PER_MILLE
+
+
+# ---------------------------------------------------------------- data
+def feature_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, vocab: DataFrame, families) -> DataFrame:
+    """(user_id, label, full_name, is_test, indices, features) of labelled users.
+
+    indices: positions in this vocab; features: every token as '<family>\\t<token>' (lets another
+    model with another vocab be evaluated on the same users)."""
+    ids = labelled.select("user_id")
+    arrays = user_token_arrays(profiles.join(ids, "user_id"), posts.join(ids, "user_id"), families)
+    lookup = F.map_from_entries(F.collect_list(F.struct(F.concat_ws(TOKEN_SEP, "family", "token"), "index")))
+    vocab_map = vocab.agg(lookup.alias("m"))
+    feats = F.transform("tokens", lambda t: F.concat_ws(TOKEN_SEP, t["family"], t["token"]))
+    return (arrays.join(labelled, "user_id").join(profiles.select("user_id", "full_name"), "user_id")
+            .crossJoin(F.broadcast(vocab_map))
+            .select("user_id", "label", "full_name", is_test_user(F.col("user_id")).alias("is_test"),
+                    feats.alias("features"), "m")
+            .withColumn("indices", F.array_sort(F.filter(F.transform("features", lambda f: F.element_at(F.col("m"), f)),
+                                                         lambda i: i.isNotNull())))
+            .drop("m"))
+
+
+def to_csr(indices: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    lengths = indices.map(len).to_numpy()
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = np.concatenate([np.asarray(v, dtype=np.int32) for v in indices]) if lengths.sum() else np.zeros(0, np.int32)
+    return offsets, values
+
+
+def csr_matrix(indices: pd.Series, width: int):
+    import scipy.sparse as sp
+
+    offsets, values = to_csr(indices)
+    return sp.csr_matrix((np.ones(len(values), dtype=np.float32), values, offsets), shape=(len(indices), width))
+
+
+# ---------------------------------------------------------------- models
+def _mlp(hidden: tuple[int, ...], seed: int, max_iter: int):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="adam", alpha=1e-4,
+                         batch_size=512, learning_rate_init=1e-3, max_iter=max_iter, early_stopping=True,
+                         validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, random_state=seed)
+
+
+def _layers(clf) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)]
+
+
+def train_model(kind: str, X, y: np.ndarray, classes: list[str], vocab: list[str], hidden: int, seed: int,
+                max_iter: int, train_ids: np.ndarray) -> tuple[NetworkModel, dict]:
+    """Fit one model family; y holds class codes (positions in `classes`)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    sizes = {"perceptron": (), "mlp1": (hidden,), "mlp2": (hidden, max(2, hidden // 2)), "twin": (hidden,)}[kind]
+    info: dict = {"hidden": list(sizes)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if kind == "twin":
+            # Each class's net learns 'this class vs rest' on its own disjoint share of users.
+            share = (train_ids.astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)) % np.uint64(len(classes))
+            nets, epochs = [], []
+            for c in range(len(classes)):
+                rows = np.flatnonzero(share == c)
+                clf = _mlp(sizes, seed + c, max_iter).fit(X[rows], (y[rows] == c).astype(int))
+                nets.append(_layers(clf))
+                epochs.append(clf.n_iter_)
+            info["epochs"] = epochs
+            return NetworkModel(classes, "twin", nets, vocab), info
+        clf = _mlp(sizes, seed, max_iter).fit(X, y)
+    if list(clf.classes_) != list(range(len(classes))):
+        raise ValueError(f"training data lacks classes: has {list(clf.classes_)} of {len(classes)}")
+    info["epochs"] = clf.n_iter_
+    info["sklearn"] = clf
+    return NetworkModel(classes, "network", [_layers(clf)], vocab), info
+
+
+def name_baseline(full_names: pd.Series, classes: list[str], majority: int) -> np.ndarray:
+    """Probabilities from gender-guesser's first-name dictionary (gender target only)."""
+    import gender_guesser.detector as gd
+
+    det = gd.Detector(case_sensitive=False)
+    p_female = {"female": 0.95, "mostly_female": 0.75, "male": 0.05, "mostly_male": 0.25}
+    probs = np.zeros((len(full_names), len(classes)))
+    fi, mi = classes.index("female"), classes.index("male")
+    for r, name in enumerate(full_names.fillna("")):
+        first = name.strip().split(" ")[0] if name.strip() else ""
+        pf = p_female.get(det.get_gender(first) if first else "unknown")
+        if pf is None:  # unknown or androgynous name: fall back to the majority class, weakly
+            probs[r, majority] = 0.5 + 1e-6
+            probs[r, 1 - majority] = 0.5 - 1e-6
+        else:
+            probs[r, fi], probs[r, mi] = pf, 1 - pf
+    return probs
+
+
+# ---------------------------------------------------------------- evaluation
+def evaluate(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict:
+    from sklearn import metrics
+
+    pred = probs.argmax(axis=1)
+    labels = list(range(len(classes)))
+    p, r, f, s = metrics.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    out = {"accuracy": metrics.accuracy_score(y, pred), "macro_f1": metrics.f1_score(y, pred, average="macro", labels=labels),
+           "log_loss": metrics.log_loss(y, np.clip(probs, 1e-7, 1), labels=labels), "ece": expected_calibration_error(y, probs),
+           "n_test": int(len(y))}
+    try:
+        out["roc_auc"] = (metrics.roc_auc_score(y, probs[:, 1]) if len(classes) == 2
+                          else metrics.roc_auc_score(y, probs, multi_class="ovr", labels=labels))
+    except ValueError:
+        out["roc_auc"] = float("nan")
+    for i, c in enumerate(classes):
+        out[f"precision_{c}"], out[f"recall_{c}"], out[f"f1_{c}"] = float(p[i]), float(r[i]), float(f[i])
+    return {k: float(v) if not isinstance(v, int) else v for k, v in out.items()}
+
+
+def expected_calibration_error(y: np.ndarray, probs: np.ndarray, bins: int = 15) -> float:
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def coverage_curve(y: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
+    """Accuracy among the users kept when the least confident are left 'uncertain'."""
+    conf = probs.max(axis=1)
+    order = np.argsort(-conf, kind="stable")
+    correct = (probs.argmax(axis=1) == y)[order]
+    kept = np.arange(1, len(y) + 1)
+    return pd.DataFrame({"threshold": conf[order], "coverage": kept / len(y), "accuracy": np.cumsum(correct) / kept})
+
+
+def threshold_for(curve: pd.DataFrame, min_accuracy: float) -> float:
+    """Lowest confidence threshold whose kept users reach min_accuracy (0 if all users do)."""
+    ok = curve[curve["accuracy"] >= min_accuracy]
+    if ok.empty:
+        return float(curve["threshold"].iloc[0])
+    return float(ok["threshold"].iloc[-1])
+
+
+def figures(y, probs, classes, folder: Path, title: str) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    fig, ax = plt.subplots(figsize=(4 + 0.3 * len(classes), 4 + 0.3 * len(classes)))
+    ConfusionMatrixDisplay.from_predictions(y, probs.argmax(axis=1), labels=list(range(len(classes))),
+                                            display_labels=classes, ax=ax, colorbar=False)
+    ax.set_title(f"{title}: confusion matrix")
+    paths.append(folder / "confusion_matrix.png"); fig.savefig(paths[-1], dpi=80, bbox_inches="tight"); plt.close(fig)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    conf = probs.max(axis=1)
+    frac, mean = calibration_curve((probs.argmax(axis=1) == y).astype(int), conf, n_bins=10, strategy="quantile")
+    ax.plot([0, 1], [0, 1], "k:", label="perfect")
+    ax.plot(mean, frac, "o-", label=title)
+    ax.set_xlabel("confidence"); ax.set_ylabel("accuracy"); ax.set_title("reliability"); ax.legend()
+    paths.append(folder / "reliability.png"); fig.savefig(paths[-1], dpi=80, bbox_inches="tight"); plt.close(fig)
+    curve = coverage_curve(y, probs)
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.plot(curve["coverage"], curve["accuracy"])
+    ax.set_xlabel("coverage (share not left uncertain)"); ax.set_ylabel("accuracy"); ax.set_title("accuracy vs coverage")
+    paths.append(folder / "accuracy_vs_coverage.png"); fig.savefig(paths[-1], dpi=80, bbox_inches="tight"); plt.close(fig)
+    return paths
+
+
+def network_svg(model: NetworkModel, path: Path, heavy: float = 0.8, max_inputs: int = 60) -> Path:
+    """The seed's picture: links with |w| > heavy, positive blue, negative red, opacity by weight."""
+    net = model.nets[0]
+    layers_w = [w for w, _ in net]
+    strength = np.abs(layers_w[0]).max(axis=1)
+    inputs = [i for i in np.argsort(-strength)[:max_inputs] if strength[i] > heavy]
+    sizes = [len(inputs)] + [w.shape[1] for w in layers_w]
+    height = max(300, 14 * max(sizes) + 40)
+    xs = [80 + 260 * i for i in range(len(sizes))]
+
+    def ys(n):
+        return [20 + (height - 40) * (k + 0.5) / max(n, 1) for k in range(n)]
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{xs[-1] + 120}" height="{height}" font-size="9">']
+    maxw = max(float(np.abs(w).max()) for w in layers_w) or 1.0
+
+    def line(x1, y1, x2, y2, w):
+        color = "#1f4fd6" if w > 0 else "#d62728"
+        alpha = 0.25 + 0.75 * min(1.0, (abs(w) - heavy) / max(maxw - heavy, 1e-9))
+        return f'<line x1="{x1}" y1="{y1:.1f}" x2="{x2}" y2="{y2:.1f}" stroke="{color}" stroke-opacity="{alpha:.2f}"/>'
+
+    prev_rows, prev_y = inputs, ys(len(inputs))
+    for l, w in enumerate(layers_w):
+        cur_y = ys(w.shape[1])
+        for a, i in enumerate(prev_rows):
+            for j in range(w.shape[1]):
+                if abs(w[i, j]) > heavy:
+                    parts.append(line(xs[l], prev_y[a], xs[l + 1], cur_y[j], float(w[i, j])))
+        prev_rows, prev_y = list(range(w.shape[1])), cur_y
+    for l, n in enumerate(sizes):
+        for k, y in enumerate(ys(n)):
+            parts.append(f'<circle cx="{xs[l]}" cy="{y:.1f}" r="3" fill="#444"/>')
+            if l == 0:
+                label = model.vocab[inputs[k]].replace(TOKEN_SEP, ":").replace("&", "&amp;").replace("<", "&lt;")
+                parts.append(f'<text x="{xs[0] - 6}" y="{y + 3:.1f}" text-anchor="end">{label}</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- MLflow and the gate
+def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> tuple[float | None, str | None]:
+    """The current champion's gate metric on this test set (scored from raw features), if any."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(model_name, "champion")
+    except MlflowException:
+        return None, None
+    champion = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
+    out = champion.predict(pd.DataFrame({"features": test["features"]}))
+    probs = out[[f"p_{c}" for c in classes]].to_numpy()
+    y = test["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    return evaluate(y, probs, classes)[GATE_METRIC], version.version
+
+
+def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, artifacts: list[Path], test: pd.DataFrame,
+                 register_as: str | None) -> dict:
+    """Log one model's run; if register_as, register it and move 'champion' only if it beats the champion."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = model.save(Path(tmp) / "network")
+        pd.DataFrame({"index": range(len(model.vocab)), "feature": model.vocab}).to_csv(Path(tmp) / "vocab.csv", index=False)
+        with mlflow.start_run(run_name=f"{params['target']}-{kind}") as run:
+            mlflow.log_params({k: v for k, v in params.items()})
+            mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+            mlflow.log_artifact(str(Path(tmp) / "vocab.csv"))
+            for a in artifacts:
+                mlflow.log_artifact(str(a))
+            result = {"run_id": run.info.run_id, "kind": kind}
+            if register_as is None or PyfuncNetwork is None:
+                return result
+            old_score, old_version = champion_score(register_as, test, model.classes)
+            info = mlflow.pyfunc.log_model(name="model", python_model=PyfuncNetwork(),
+                                           artifacts={"network": str(folder)}, registered_model_name=register_as)
+            version = str(info.registered_model_version)
+            client = mlflow.MlflowClient()
+            new_score = metrics[GATE_METRIC]
+            if old_score is None or new_score > old_score:
+                client.set_registered_model_alias(register_as, "champion", version)
+                why = (f"{GATE_METRIC} {new_score:.4f} > champion v{old_version} {old_score:.4f} on the same test set"
+                       if old_score is not None else "first model: becomes champion")
+                alias = "champion"
+            else:
+                client.set_registered_model_alias(register_as, "challenger", version)
+                why = (f"{GATE_METRIC} {new_score:.4f} does not beat champion v{old_version} {old_score:.4f} "
+                       "on the same test set: left as challenger")
+                alias = "challenger"
+            client.set_model_version_tag(register_as, version, "gate", why)
+            mlflow.set_tag("gate", why)
+            result.update(version=version, alias=alias, gate=why, model_uri=f"models:/{register_as}/{version}")
+            return result
+
+
+def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_version: str | None = None,
+        models: tuple[str, ...] = ("mlp1",), register: str = "mlp1", hidden: int = 64, max_iter: int = 30,
+        max_users: int = 600_000, seed: int = 0, min_accuracy: float = 0.9, with_baselines: bool = True) -> dict:
+    import mlflow
+
+    tdef = target_def(target)
+    classes = list(tdef.classes)
+    vocab_all = delta_io.read_table(spark, config, "vocab").where(F.col("target") == target)
+    if vocab_version is None:
+        latest = vocab_all.where(F.col("version").contains("-hashtag-")).agg(F.max("version")).first()[0]
+        if latest is None:
+            raise RuntimeError(f"no vocab for target {target!r}: run the token_mi job first")
+        vocab_version = latest
+    vocab = vocab_all.where(F.col("version") == vocab_version)
+    vocab_pd = vocab.orderBy("index").select("family", "token").toPandas()
+    features = [f"{f}{TOKEN_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
+    families = tuple(sorted(set(vocab_pd["family"])))
+    labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
+    n_labelled = labelled.count()
+    if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
+        keep = int(1_000_000 * max_users / n_labelled)
+        labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
+    frame = feature_frame(delta_io.read_table(spark, config, "profiles"), delta_io.read_table(spark, config, "posts"),
+                          labelled, vocab, families)
+    data = frame.orderBy("user_id").toPandas()
+    train, test = data[~data["is_test"]].reset_index(drop=True), data[data["is_test"]].reset_index(drop=True)
+    code = {c: i for i, c in enumerate(classes)}
+    y_train, y_test = train["label"].map(code).to_numpy(), test["label"].map(code).to_numpy()
+    X_train, X_test = csr_matrix(train["indices"], len(features)), csr_matrix(test["indices"], len(features))
+    majority = int(np.bincount(y_train, minlength=len(classes)).argmax())
+
+    mlflow.set_tracking_uri(mlflow_uri())
+    Path(PROJECT_ROOT / "var" / "mlflow").mkdir(parents=True, exist_ok=True)
+    experiment = f"demographics-{target}"
+    if mlflow.get_experiment_by_name(experiment) is None:
+        mlflow.create_experiment(experiment, artifact_location=str(PROJECT_ROOT / "var" / "mlflow" / "artifacts" / target))
+    mlflow.set_experiment(experiment)
+    base_params = {"target": target, "vocab_version": vocab_version, "vocab_size": len(features), "n_train": len(train),
+                   "n_test": len(test), "seed": seed, "run_date": str(config.run_date)}
+    table: dict[str, dict] = {}
+    if with_baselines:
+        table["majority"] = evaluate(y_test, np.eye(len(classes))[np.full(len(y_test), majority)] * (1 - 2e-6) + 1e-6, classes)
+        if target == "gender":
+            table["name_baseline"] = evaluate(y_test, name_baseline(test["full_name"], classes, majority), classes)
+    results = {}
+    report_root = PROJECT_ROOT / "reports" / target / str(config.run_date)
+    for kind in models:
+        if kind not in MODEL_KINDS:
+            raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
+        started = dt.datetime.now()
+        model, info = train_model(kind, X_train, y_train, classes, features, hidden, seed, max_iter,
+                                  train["user_id"].to_numpy())
+        seconds = (dt.datetime.now() - started).total_seconds()
+        offsets, values = to_csr(test["indices"])
+        probs = model.predict_csr(offsets, values)
+        metrics = evaluate(y_test, probs, classes)
+        curve = coverage_curve(y_test, probs)
+        model.threshold = threshold_for(curve, min_accuracy)
+        kept = curve[curve["threshold"] >= model.threshold]
+        metrics.update(train_seconds=seconds, uncertain_threshold=model.threshold,
+                       coverage_at_threshold=float(kept["coverage"].iloc[-1]) if len(kept) else 0.0)
+        model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date)}
+        folder = report_root / kind
+        arts = figures(y_test, probs, classes, folder, kind) + [network_svg(model, folder / "network.svg")]
+        curve.iloc[:: max(1, len(curve) // 200)].to_csv(folder / "accuracy_vs_coverage.csv", index=False)
+        arts.append(folder / "accuracy_vs_coverage.csv")
+        for chart in (report_root / "top_tokens.png", report_root / "top_by_mi.csv"):
+            if chart.exists():
+                arts.append(chart)
+        params = {**base_params, "model": kind, "hidden": json.dumps(info["hidden"]), "max_iter": max_iter,
+                  "epochs": json.dumps(info["epochs"])}
+        results[kind] = log_and_gate(model, kind, params, metrics, arts, test, target if kind == register else None)
+        results[kind]["sklearn"] = info.get("sklearn")
+        table[kind] = metrics
+    return {"vocab_version": vocab_version, "n_train": len(train), "n_test": len(test), "metrics": table,
+            "runs": {k: {kk: vv for kk, vv in v.items() if kk != "sklearn"} for k, v in results.items()},
+            "_models": results, "_test": test}
+
+
+def format_table(metrics: dict[str, dict]) -> str:
+    cols = ["accuracy", "macro_f1", "roc_auc", "log_loss", "ece", "train_seconds"]
+    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, m in metrics.items():
+        lines.append(f"| {name} | " + " | ".join(f"{m.get(c, float('nan')):.3f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--target", default="gender", show_default=True)
+@click.option("--vocab-version", default=None, help="Default: the newest hashtag vocab of the target.")
+@click.option("--models", default="mlp1", show_default=True, help=f"Comma list of {','.join(MODEL_KINDS)} or 'all'.")
+@click.option("--register", default="mlp1", show_default=True, help="Which of them is registered and gated.")
+@click.option("--hidden", default=64, show_default=True)
+@click.option("--max-iter", default=30, show_default=True)
+@click.option("--max-users", default=600_000, show_default=True)
+@click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--warehouse", default=None)
+def main(target, vocab_version, models, register, hidden, max_iter, max_users, run_date, warehouse):
+    from jobs.spark_session import start_spark
+
+    cfg = PipelineConfig()
+    cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
+                                         "warehouse": warehouse}.items() if v is not None})
+    kinds = MODEL_KINDS if models == "all" else tuple(models.split(","))
+    out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds, register=register,
+              hidden=hidden, max_iter=max_iter, max_users=max_users)
+    click.echo(format_table(out["metrics"]))
+    click.echo(json.dumps(out["runs"], indent=1))
+
+
+if __name__ == "__main__":
+    main()

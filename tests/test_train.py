@@ -1,0 +1,86 @@
+"""Training: split determinism, every model beats the majority class, the champion gate, reload."""
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import train
+from udfs.model import NetworkModel
+
+
+def test_split_is_deterministic_and_keeps_class_shares(spark):
+    users = spark.range(0, 200_000).select(F.col("id").alias("user_id"), (F.col("id") % 3 == 0).alias("c"))
+    a = users.select("user_id", "c", train.is_test_user(F.col("user_id")).alias("t"))
+    first = [r["user_id"] for r in a.where("t").orderBy("user_id").collect()]
+    again = [r["user_id"] for r in a.where("t").orderBy("user_id").collect()]
+    assert first == again
+    share = a.groupBy("c").agg(F.avg(F.col("t").cast("double")).alias("s")).collect()
+    for row in share:
+        assert row["s"] == pytest.approx(0.10, abs=0.005)
+    # Membership does not depend on who else is in the data.
+    subset = users.where("user_id % 7 = 0").select("user_id", train.is_test_user(F.col("user_id")).alias("t"))
+    assert {r["user_id"] for r in subset.where("t").collect()} == {u for u in first if u % 7 == 0}
+
+
+@pytest.fixture(scope="module")
+def trained(spark, gender_world):
+    return train.run(spark, gender_world, models=train.MODEL_KINDS, register="mlp1", hidden=32, max_iter=15)
+
+
+def test_every_model_beats_the_majority_class(trained):
+    m = trained["metrics"]
+    assert trained["n_test"] > 300
+    for kind in train.MODEL_KINDS + ("name_baseline",):
+        assert m[kind]["accuracy"] > m["majority"]["accuracy"] + 0.1, (kind, m[kind])
+        assert m[kind]["roc_auc"] > 0.75
+    assert 0 <= m["mlp1"]["ece"] < 0.2
+
+
+def test_numba_scores_equal_sklearn_probabilities(trained):
+    test = trained["_test"]
+    for kind in ("perceptron", "mlp1", "mlp2"):
+        model_info = trained["_models"][kind]
+        clf = model_info["sklearn"]
+        X = train.csr_matrix(test["indices"], clf.coefs_[0].shape[0])
+        ours = _model_of(kind, trained).predict_csr(*train.to_csr(test["indices"]))
+        assert np.abs(ours - clf.predict_proba(X)).max() < 1e-5
+
+
+def _model_of(kind, trained):
+    run_id = trained["_models"][kind]["run_id"]
+    client = mlflow.MlflowClient()
+    path = client.download_artifacts(run_id, "vocab.csv")
+    assert path  # the vocab is logged with every run
+    if kind == "mlp1":
+        return mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model
+    clf = trained["_models"][kind]["sklearn"]
+    return NetworkModel(["female", "male"], "network", [list(zip(clf.coefs_, clf.intercepts_))], ["x"] * clf.coefs_[0].shape[0])
+
+
+def test_logged_model_reloads_and_predicts_the_same(trained):
+    test = trained["_test"]
+    loaded = mlflow.pyfunc.load_model("models:/gender@champion")
+    from_features = loaded.predict(pd.DataFrame({"features": test["features"]}))
+    from_indices = loaded.predict(pd.DataFrame({"indices": test["indices"]}))
+    inner = loaded.unwrap_python_model().model
+    probs = inner.predict_csr(*train.to_csr(test["indices"]))
+    assert np.allclose(from_features[["p_female", "p_male"]].to_numpy(), probs, atol=1e-9)
+    assert np.allclose(from_indices[["p_female", "p_male"]].to_numpy(), probs, atol=1e-9)
+    assert set(from_features["label"]) <= {"female", "male", "uncertain"}
+    assert trained["runs"]["mlp1"]["alias"] == "champion"
+
+
+def test_champion_gate_refuses_a_worse_model(trained):
+    test = trained["_test"]
+    champion = mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model
+    # A network with all weights zero: it answers 50/50 for everyone.
+    zero = NetworkModel(champion.classes, "network", [[(np.zeros_like(w), np.zeros_like(b)) for w, b in champion.nets[0]]],
+                        champion.vocab)
+    y = test["label"].map({"female": 0, "male": 1}).to_numpy()
+    metrics = train.evaluate(y, zero.predict_csr(*train.to_csr(test["indices"])), zero.classes)
+    result = train.log_and_gate(zero, "mlp1", {"target": "gender"}, metrics, [], test, "gender")
+    assert result["alias"] == "challenger" and "does not beat" in result["gate"]
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("gender", "champion").version) == trained["runs"]["mlp1"]["version"]
+    assert str(client.get_model_version_by_alias("gender", "challenger").version) == result["version"]
