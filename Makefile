@@ -6,12 +6,14 @@ UV := .cache/uv/bin/uv
 USERS ?= 100000
 SEED ?= 7
 VOCAB_SIZE ?= 10000
+MODELS ?= mlp1
+MLFLOW_PORT ?= 5000
 RUN_DATE ?= $(shell date -u +%F)
 export DEMOGRAPHICS_WAREHOUSE ?= $(CURDIR)/warehouse
 export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
 
-.PHONY: setup run test bench query-example clean
+.PHONY: setup run test bench mlflow-ui clean
 setup: .venv/.synced .cache/jars/.fetched
 
 $(UV):
@@ -32,13 +34,21 @@ run: setup
 	$(PY) -m jobs.ingest
 	$(PY) -m jobs.labels
 	$(PY) -m jobs.token_mi --target gender --vocab-size $(VOCAB_SIZE)
+	$(PY) -m jobs.train --target gender --models $(MODELS) --register mlp1
+	$(PY) -m jobs.score --target gender
 	$(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
+	$(PY) -m jobs.query duckdb "select label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions group by all order by all"
 
 test: setup
 	$(PY) -m pytest
 
 bench: setup
 	$(PY) -m bench.run
+
+# The MLflow UI on the project's own store (var/mlflow), localhost only.
+mlflow-ui: setup
+	mkdir -p var/mlflow
+	$(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
 
 clean:
 	rm -rf warehouse landing var .pytest_cache

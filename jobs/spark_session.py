@@ -53,6 +53,9 @@ def start_spark(app_name: str = "demographics", master: str | None = None, extra
         # Delta's default of 50 partitions for log replay dominates small local jobs.
         "spark.databricks.delta.snapshotPartitions": "4",
         "spark.driver.memory": os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g"),
+        # numba kernels: one thread per Spark task, compiled code cached where every worker finds it.
+        "spark.executorEnv.NUMBA_NUM_THREADS": "1",
+        "spark.executorEnv.NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "numba")),
     }
     if jars:
         conf["spark.jars"] = ",".join(jars)

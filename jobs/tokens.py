@@ -79,3 +79,22 @@ def user_tokens(profiles: DataFrame, posts: DataFrame, families) -> DataFrame:
     """(user_id, family, token): one row per user and token."""
     return (user_token_arrays(profiles, posts, families)
             .select("user_id", F.explode("tokens").alias("t")).select("user_id", "t.family", "t.token"))
+
+
+FEATURE_SEP = "\t"  # a feature string is "<family>\t<token>" (udfs.model.TOKEN_SEP)
+
+
+def feature_strings(tokens: Column) -> Column:
+    return F.transform(tokens, lambda t: F.concat_ws(FEATURE_SEP, t["family"], t["token"]))
+
+
+def with_vocab_indices(arrays: DataFrame, vocab: DataFrame) -> DataFrame:
+    """Adds `indices`: sorted positions of the user's tokens in the vocab (unknown tokens dropped).
+
+    The vocab (at most 10k rows) travels as one broadcast map; no per-row Python."""
+    lookup = vocab.agg(F.map_from_entries(F.collect_list(
+        F.struct(F.concat_ws(FEATURE_SEP, "family", "token"), F.col("index").cast("int")))).alias("_vocab"))
+    mapped = F.transform(feature_strings(F.col("tokens")), lambda f: F.element_at(F.col("_vocab"), f))
+    return (arrays.crossJoin(F.broadcast(lookup))
+            .withColumn("indices", F.array_sort(F.filter(mapped, lambda i: i.isNotNull())))
+            .drop("_vocab"))

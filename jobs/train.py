@@ -29,7 +29,7 @@ from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig
 from jobs.targets import target_def
 from jobs.token_mi import labelled_users
-from jobs.tokens import user_token_arrays
+from jobs.tokens import feature_strings, user_token_arrays, with_vocab_indices
 from udfs.model import TOKEN_SEP, NetworkModel, PyfuncNetwork
 
 TEST_PER_MILLE = 100
@@ -53,16 +53,10 @@ def feature_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, vo
     model with another vocab be evaluated on the same users)."""
     ids = labelled.select("user_id")
     arrays = user_token_arrays(profiles.join(ids, "user_id"), posts.join(ids, "user_id"), families)
-    lookup = F.map_from_entries(F.collect_list(F.struct(F.concat_ws(TOKEN_SEP, "family", "token"), "index")))
-    vocab_map = vocab.agg(lookup.alias("m"))
-    feats = F.transform("tokens", lambda t: F.concat_ws(TOKEN_SEP, t["family"], t["token"]))
-    return (arrays.join(labelled, "user_id").join(profiles.select("user_id", "full_name"), "user_id")
-            .crossJoin(F.broadcast(vocab_map))
+    return (with_vocab_indices(arrays, vocab).join(labelled, "user_id")
+            .join(profiles.select("user_id", "full_name"), "user_id")
             .select("user_id", "label", "full_name", is_test_user(F.col("user_id")).alias("is_test"),
-                    feats.alias("features"), "m")
-            .withColumn("indices", F.array_sort(F.filter(F.transform("features", lambda f: F.element_at(F.col("m"), f)),
-                                                         lambda i: i.isNotNull())))
-            .drop("m"))
+                    feature_strings(F.col("tokens")).alias("features"), "indices"))
 
 
 def to_csr(indices: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -67,3 +67,11 @@ def gender_world(spark, world, tmp_path_factory):
     token_mi.run(spark, own, target="gender", vocab_size=1000, min_users=5, report_dir=str(root / "reports"))
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root}/mlflow.db"
     return own
+
+
+@pytest.fixture(scope="session")
+def trained(spark, gender_world):
+    """Every model family trained on gender_world; mlp1 registered as models:/gender@champion."""
+    from jobs import train
+
+    return train.run(spark, gender_world, models=train.MODEL_KINDS, register="mlp1", hidden=32, max_iter=15)

@@ -23,11 +23,6 @@ def test_split_is_deterministic_and_keeps_class_shares(spark):
     assert {r["user_id"] for r in subset.where("t").collect()} == {u for u in first if u % 7 == 0}
 
 
-@pytest.fixture(scope="module")
-def trained(spark, gender_world):
-    return train.run(spark, gender_world, models=train.MODEL_KINDS, register="mlp1", hidden=32, max_iter=15)
-
-
 def test_every_model_beats_the_majority_class(trained):
     m = trained["metrics"]
     assert trained["n_test"] > 300

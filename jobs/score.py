@@ -1,0 +1,110 @@
+"""Score every profile (or chosen shards) with the champion model -> Delta `predictions`.
+
+Tokens -> the model's vocab indices (Arrow list<int32>) -> numba forward pass inside
+mapInArrow, one numba thread per Spark task. A night's rows for the scored shards are replaced
+atomically, so rerunning a night leaves one copy of each row.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, StructField, StructType
+
+from jobs import delta_io
+from jobs.config import PipelineConfig
+from jobs.targets import target_def
+from jobs.tokens import user_token_arrays, with_vocab_indices
+from udfs.arrow_adapter import load_network, score_batches
+
+
+def resolve_champion(target: str, model_uri: str | None = None) -> tuple[str, str, str]:
+    """(local model folder, model name, version) of `model_uri` or models:/<target>@champion."""
+    import mlflow
+
+    from jobs.train import mlflow_uri
+
+    mlflow.set_tracking_uri(mlflow_uri())
+    client = mlflow.MlflowClient()
+    uri = model_uri or f"models:/{target}@champion"
+    if "@" in uri:
+        name, alias = uri.split("/")[-1].split("@")
+        version = str(client.get_model_version_by_alias(name, alias).version)
+    else:
+        name, version = uri.split("/")[-2:]
+    folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}")) / "artifacts" / "network"
+    return str(folder), name, version
+
+
+def vocab_frame(spark: SparkSession, vocab: list[str]) -> DataFrame:
+    rows = [(i, *f.split("\t", 1)) for i, f in enumerate(vocab)]
+    return spark.createDataFrame(rows, "index int, family string, token string")
+
+
+def feature_vectors(profiles: DataFrame, posts: DataFrame, vocab: DataFrame, families) -> DataFrame:
+    """(user_id, shard, indices) for every profile given."""
+    arrays = user_token_arrays(profiles, posts, families)
+    return (with_vocab_indices(arrays, vocab).join(profiles.select("user_id", "shard"), "user_id")
+            .select("user_id", "shard", "indices"))
+
+
+def predict_batch(vectors: DataFrame, model_folder: str, classes: list[str]) -> DataFrame:
+    """Scores (user_id, shard, indices) with the numba kernels inside mapInArrow."""
+    schema = StructType([StructField("user_id", LongType()), StructField("shard", IntegerType()),
+                         StructField("label", StringType()), StructField("confidence", FloatType())]
+                        + [StructField(f"p_{c}", FloatType()) for c in classes])
+    folder = model_folder
+    return vectors.mapInArrow(lambda batches: score_batches(batches, folder), schema)
+
+
+def prediction_rows(scored: DataFrame, target: str, classes: list[str], model_name: str, version: str, run_date) -> DataFrame:
+    probs = F.create_map(*[x for c in classes for x in (F.lit(c), F.col(f"p_{c}"))])
+    return scored.select("user_id", "shard", F.lit(target).alias("target"), "label", probs.alias("probabilities"),
+                         "confidence", F.lit(model_name).alias("model_name"), F.lit(version).alias("model_version"),
+                         F.lit(run_date).cast("date").alias("run_date"))
+
+
+def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", shards: list[int] | None = None,
+        model_uri: str | None = None) -> dict:
+    tdef = target_def(target)
+    folder, name, version = resolve_champion(target, model_uri)
+    model = load_network(folder)
+    profiles = delta_io.read_table(spark, config, "profiles")
+    if shards:
+        profiles = profiles.where(F.col("shard").isin(*shards))
+    families = tuple(sorted({f.split("\t", 1)[0] for f in model.vocab}))
+    vectors = feature_vectors(profiles, delta_io.read_table(spark, config, "posts"), vocab_frame(spark, model.vocab), families)
+    rows = prediction_rows(predict_batch(vectors, folder, model.classes), target, model.classes, name, version,
+                           config.run_date)
+    condition = f"run_date = '{config.run_date}' AND target = '{target}'"
+    if shards:
+        condition += f" AND shard IN ({','.join(str(int(s)) for s in shards)})"
+    delta_io.replace_where(config, "predictions", rows, condition)
+    written = (delta_io.read_table(spark, config, "predictions").where(condition)
+               .groupBy("label").count().collect())
+    return {"target": target, "model": f"{name}/{version}", "classes": list(tdef.classes),
+            "shards": shards or "all", "labels": {r["label"]: r["count"] for r in written}}
+
+
+@click.command()
+@click.option("--target", default="gender", show_default=True)
+@click.option("--shards", default="", help="Comma list of shards to score (default: all).")
+@click.option("--model-uri", default=None, help="Default: models:/<target>@champion.")
+@click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--warehouse", default=None)
+def main(target, shards, model_uri, run_date, warehouse):
+    from jobs.spark_session import start_spark
+
+    cfg = PipelineConfig()
+    cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
+                                         "warehouse": warehouse}.items() if v is not None})
+    chosen = [int(s) for s in shards.split(",") if s.strip()] or None
+    click.echo(json.dumps(run(start_spark("score"), cfg, target, chosen, model_uri), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""numba kernels on plain arrays, without Spark: against a dense numpy forward pass."""
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from udfs import kernels
+from udfs.arrow_adapter import csr_of
+
+RNG = np.random.default_rng(0)
+
+
+def _net(sizes):
+    return [(RNG.normal(0, 0.5, (a, b)), RNG.normal(0, 0.1, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def _dense_reference(rows, layers, width):
+    x = np.zeros((len(rows), width))
+    for r, idx in enumerate(rows):
+        for j in set(idx or []):
+            if 0 <= j < width:
+                x[r, j] = 1.0
+    for i, (w, b) in enumerate(layers):
+        x = x @ w + b
+        if i < len(layers) - 1:
+            x = np.maximum(x, 0)
+    if x.shape[1] == 1:
+        p = 1 / (1 + np.exp(-x[:, 0]))
+        return np.column_stack([1 - p, p])
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+ROWS = [[0, 3, 7], [], [5], [1, 2, 3, 4, 5, 6, 7, 8, 9], [9999, -1, 2]]  # last: out-of-vocab indices ignored
+
+
+@pytest.mark.parametrize("sizes", [(10, 1), (10, 8, 1), (10, 8, 4, 1), (10, 3), (10, 8, 3), (10, 8, 4, 3)])
+def test_network_matches_dense_reference(sizes):
+    layers = _net(sizes)
+    arr = pa.array(ROWS, pa.list_(pa.int32()))
+    got = kernels.predict_network(*csr_of(arr), layers, max(2, sizes[-1]))
+    assert np.allclose(got, _dense_reference(ROWS, layers, sizes[0]), atol=1e-12)
+    assert np.allclose(got.sum(axis=1), 1.0)
+
+
+def test_sliced_arrays_nulls_single_and_huge_rows():
+    layers = _net((50, 6, 1))
+    full = pa.array([[1], None, [2, 3], [], [4, 5, 6]], pa.list_(pa.int32()))
+    sliced = full.slice(2, 3)  # offsets no longer start at 0
+    assert np.asarray(sliced.offsets)[0] == 1
+    got = kernels.predict_network(*csr_of(sliced), layers, 2)
+    assert np.allclose(got, _dense_reference([[2, 3], [], [4, 5, 6]], layers, 50))
+    with_null = kernels.predict_network(*csr_of(full), layers, 2)
+    assert np.allclose(with_null[1], _dense_reference([[]], layers, 50)[0])  # null = no tokens
+    single = kernels.predict_network(*csr_of(pa.array([[7]], pa.list_(pa.int32()))), layers, 2)
+    assert single.shape == (1, 2)
+    huge_row = list(range(50)) * 2000  # 100k entries, duplicates included
+    huge = kernels.predict_network(*csr_of(pa.array([huge_row], pa.list_(pa.int32()))), layers, 2)
+    ref = _dense_reference([list(range(50))], layers, 50)
+    assert huge.shape == (1, 2) and not np.allclose(huge, ref)  # duplicates count: inputs must be distinct
+    empty = kernels.predict_network(*csr_of(pa.array([], pa.list_(pa.int32()))), layers, 2)
+    assert empty.shape == (0, 2)
+
+
+def test_twin_networks_pick_the_strongest_response():
+    nets = [_net((10, 4, 1)) for _ in range(3)]
+    arr = pa.array(ROWS, pa.list_(pa.int32()))
+    got = kernels.predict_twin(*csr_of(arr), nets)
+    responses = np.column_stack([_dense_reference(ROWS, n, 10)[:, 1] for n in nets])
+    assert np.allclose(got, responses / responses.sum(axis=1, keepdims=True))
+    assert (got.argmax(axis=1) == responses.argmax(axis=1)).all()
+
+
+def test_uncertain_below_threshold():
+    probs = np.array([[0.9, 0.1], [0.55, 0.45], [0.2, 0.8]])
+    labels, conf = kernels.label_and_confidence(probs, ["female", "male"], 0.6)
+    assert list(labels) == ["female", "uncertain", "male"] and np.allclose(conf, [0.9, 0.55, 0.8])

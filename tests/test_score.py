@@ -1,0 +1,57 @@
+"""The score job: every profile scored by the champion, idempotent per night, same as spark_udf."""
+import mlflow
+import numpy as np
+from pyspark.sql import functions as F
+
+from jobs import score
+
+
+def _predictions(spark, cfg):
+    return spark.read.format("delta").load(cfg.table_path("predictions"))
+
+
+def test_scores_every_profile_once_and_reruns_replace(spark, gender_world, trained):
+    cfg = gender_world
+    first = score.run(spark, cfg, "gender")
+    profiles = spark.read.format("delta").load(cfg.table_path("profiles"))
+    preds = _predictions(spark, cfg)
+    assert preds.count() == profiles.count()
+    assert set(first["labels"]) <= {"female", "male", "uncertain"} and first["model"] == f"gender/{trained['runs']['mlp1']['version']}"
+    score.run(spark, cfg, "gender")
+    again = _predictions(spark, cfg)
+    assert again.count() == profiles.count() == again.select("user_id").distinct().count()
+    # A subset of shards replaces only those shards.
+    score.run(spark, cfg, "gender", shards=[1])
+    assert _predictions(spark, cfg).count() == profiles.count()
+    row = again.where("label != 'uncertain'").first()
+    assert abs(sum(row["probabilities"].values()) - 1) < 1e-5
+    assert row["confidence"] == max(row["probabilities"].values())
+
+
+def test_uncertain_users_are_below_the_models_threshold(spark, gender_world, trained):
+    cfg = gender_world
+    score.run(spark, cfg, "gender")
+    threshold = mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model.threshold
+    preds = _predictions(spark, cfg)
+    assert preds.where((F.col("label") == "uncertain") & (F.col("confidence") >= threshold + 1e-6)).count() == 0
+    assert preds.where((F.col("label") != "uncertain") & (F.col("confidence") < threshold - 1e-6)).count() == 0
+
+
+def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):
+    cfg = gender_world
+    folder, name, version = score.resolve_champion("gender")
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
+    profiles = spark.read.format("delta").load(cfg.table_path("profiles")).where("shard = 0")
+    posts = spark.read.format("delta").load(cfg.table_path("posts"))
+    families = tuple(sorted({f.split("\t")[0] for f in model.vocab}))
+    vectors = score.feature_vectors(profiles, posts, score.vocab_frame(spark, model.vocab), families).cache()
+    ours = score.predict_batch(vectors, folder, model.classes)
+    udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
+                                  result_type="label string, confidence double, p_female double, p_male double")
+    theirs = vectors.select("user_id", udf(F.struct("indices")).alias("r")).select("user_id", "r.*")
+    a = ours.toPandas().sort_values("user_id").reset_index(drop=True)
+    b = theirs.toPandas().sort_values("user_id").reset_index(drop=True)
+    assert len(a) == len(b) > 100
+    assert (a["user_id"].to_numpy() == b["user_id"].to_numpy()).all()
+    assert np.abs(a["p_male"].to_numpy() - b["p_male"].to_numpy()).max() < 1e-6
+    assert (a["label"] == b["label"]).all()
