@@ -146,11 +146,92 @@ def bench_mi_peer(spark, profiles, posts, truth, tdef, cfg):
     print(f"[bench] sklearn/ours time ratio (hashtags): {RESULTS['ratio_mi_hashtags_sklearn_over_ours']['ratio']}")
 
 
+def bench_train_shape(n_users: int = 570_000, width: int = 10_000, per_row: int = 40, hidden: int = 64):
+    """sklearn MLP (1 hidden layer) on a binary sparse matrix of the seed's shape: n_users x width,
+    ~per_row tokens a user, labels from a planted sparse linear rule (synthetic: shape-matched)."""
+    import warnings
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    from jobs.train import _mlp
+
+    rng = np.random.default_rng(0)
+    lengths = rng.poisson(per_row, n_users)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    # Zipf-like token popularity, as in captions.
+    popularity = 1 / np.arange(1, width + 1) ** 0.8
+    values = rng.choice(width, offsets[-1], p=popularity / popularity.sum()).astype(np.int32)
+    X = sp.csr_matrix((np.ones(len(values), np.float32), values, offsets), shape=(n_users, width))
+    X.sum_duplicates()
+    X.data[:] = 1.0
+    w = rng.normal(0, 1, width) * (rng.random(width) < 0.05)
+    y = (X @ w + rng.normal(0, 0.5, n_users) > 0).astype(int)
+    with step("train_mlp1_sklearn", users_count=n_users) as rec:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf = _mlp((hidden,), 0, 30).fit(X, y)
+        rec.update(width=width, hidden=hidden, epochs=clf.n_iter_, nnz=int(X.nnz),
+                   train_accuracy=round(float(clf.score(X[:50_000], y[:50_000])), 3))
+
+
+def bench_kernel(n_rows: int = 1_000_000, width: int = 10_000, per_row: int = 30, hidden: int = 64):
+    """The numba forward pass alone, one thread: profiles/s per core."""
+    import numpy as np
+
+    from udfs import kernels
+
+    rng = np.random.default_rng(1)
+    lengths = rng.poisson(per_row, n_rows)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = rng.integers(0, width, offsets[-1]).astype(np.int32)
+    layers = [(rng.normal(0, 0.1, (width, hidden)), rng.normal(0, 0.1, hidden)), (rng.normal(0, 0.1, (hidden, 1)), np.zeros(1))]
+    kernels.predict_network(offsets[:101], values, layers, 2)  # compile (or load from cache)
+    with step("kernel_mlp1_one_thread", profiles_count=n_rows) as rec:
+        kernels.predict_network(offsets, values, layers, 2)
+        rec.update(width=width, hidden=hidden, tokens_per_profile=per_row)
+
+
+def bench_score(spark, cfg, users):
+    """(b) the whole score job Delta -> Delta over every profile, and (c) mlflow.pyfunc.spark_udf on
+    the same model, features and output, in the same run. The model: mlp1 on 100k users labelled
+    from the world's truth, over the world's top hashtags."""
+    import mlflow
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io, score, token_mi, train
+
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{os.path.abspath(cfg.warehouse)}/../mlflow.db"
+    truth = spark.read.json(f"{cfg.landing}/{cfg.run_date}/source=_truth")
+    sample = truth.where(F.pmod(F.xxhash64("user_id"), F.lit(100)) < max(1, int(100 * 100_000 / users)))
+    delta_io.replace_where(cfg, "labels", sample.select(
+        "user_id", F.lit("gender").alias("target"), F.col("gender").alias("label"), F.lit("import").alias("source"),
+        F.lit("truth").alias("evidence"), F.lit(cfg.run_date).alias("run_date")), "true")
+    token_mi.run(spark, cfg, target="gender", vocab_size=1000, min_users=5, report_dir=f"{cfg.warehouse}/../reports")
+    train.run(spark, cfg, models=("mlp1",), register="mlp1", max_iter=10, with_baselines=False)
+    n = delta_io.read_table(spark, cfg, "profiles").count()
+    with step("score_job_numba_delta_to_delta", profiles_count=n) as rec:
+        rec.update(score.run(spark, cfg, "gender")["labels"])
+    folder, name, version = score.resolve_champion("gender")
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
+    udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
+                                  result_type="label string, confidence double, p_female double, p_male double")
+    with step("score_job_mlflow_spark_udf_delta_to_delta", profiles_count=n):
+        families = tuple(sorted({f.split("\t")[0] for f in model.vocab}))
+        vectors = score.feature_vectors(delta_io.read_table(spark, cfg, "profiles"), delta_io.read_table(spark, cfg, "posts"),
+                                        score.vocab_frame(spark, model.vocab), families)
+        (vectors.select("user_id", "shard", udf(F.struct("indices")).alias("r")).select("user_id", "shard", "r.*")
+         .write.format("delta").mode("overwrite").save(f"{cfg.warehouse}/../predictions_spark_udf"))
+    RESULTS["ratio_score_spark_udf_over_numba"] = {"ratio": round(
+        RESULTS["score_job_mlflow_spark_udf_delta_to_delta"]["seconds"] / RESULTS["score_job_numba_delta_to_delta"]["seconds"], 2)}
+    print(f"[bench] spark_udf/numba score-job time ratio: {RESULTS['ratio_score_spark_udf_over_numba']['ratio']}")
+
+
 @click.command()
 @click.option("--users", type=int, default=int(os.environ.get("BENCH_USERS", 1_000_000)), show_default=True)
 @click.option("--mi-scales", default="1,5", show_default=True, help="World copies for the MI step.")
 @click.option("--root", default="var/bench", show_default=True)
-@click.option("--sections", default="ingest,labels,mi,peer", show_default=True)
+@click.option("--sections", default="ingest,labels,mi,peer,score,train,kernel", show_default=True)
 @click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
 def main(users, mi_scales, root, sections, keep):
     from jobs.config import PipelineConfig
@@ -168,6 +249,12 @@ def main(users, mi_scales, root, sections, keep):
         bench_labels(spark, cfg, users)
     if "mi" in wanted:
         bench_mi(spark, cfg, [int(k) for k in mi_scales.split(",")], with_peer="peer" in wanted)
+    if "score" in wanted:
+        bench_score(spark, cfg, users)
+    if "train" in wanted:
+        bench_train_shape()
+    if "kernel" in wanted:
+        bench_kernel()
     print(json.dumps(RESULTS, indent=1))
 
 

@@ -314,7 +314,8 @@ def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, ar
 
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_version: str | None = None,
         models: tuple[str, ...] = ("mlp1",), register: str = "mlp1", hidden: int = 64, max_iter: int = 30,
-        max_users: int = 600_000, seed: int = 0, min_accuracy: float = 0.9, with_baselines: bool = True) -> dict:
+        max_users: int = 600_000, seed: int = 0, min_accuracy: float = 0.9, with_baselines: bool = True,
+        experiment: str | None = None) -> dict:
     import mlflow
 
     tdef = target_def(target)
@@ -345,7 +346,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
 
     mlflow.set_tracking_uri(mlflow_uri())
     Path(PROJECT_ROOT / "var" / "mlflow").mkdir(parents=True, exist_ok=True)
-    experiment = f"demographics-{target}"
+    experiment = experiment or f"demographics-{target}"
     if mlflow.get_experiment_by_name(experiment) is None:
         mlflow.create_experiment(experiment, artifact_location=str(PROJECT_ROOT / "var" / "mlflow" / "artifacts" / target))
     mlflow.set_experiment(experiment)

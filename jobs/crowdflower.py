@@ -1,0 +1,144 @@
+"""Import the CrowdFlower Twitter gender data as profiles, posts and `import` labels, and evaluate.
+
+Each row becomes a profile (screen name as username and full name, `description` as bio) with
+one post (`text`); rows judged male or female with confidence 1 become gender labels (source
+`import`). The same token/MI and training jobs then run on it, and a TF-IDF + logistic
+regression reference is computed on the same held-out users in the same run.
+
+  python -m jobs.crowdflower --csv ../shared/data/twitter_gender_crowdflower/gender-classifier-DFE-791531.csv
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import delta_io
+from jobs.config import PROJECT_ROOT, PipelineConfig
+from jobs.ingest import shard_of
+
+DEFAULT_CSV = PROJECT_ROOT.parent / "shared" / "data" / "twitter_gender_crowdflower" / "gender-classifier-DFE-791531.csv"
+ID_BASE = 9_000_000_000_000  # keeps imported ids apart from platform ids
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    df = pd.read_csv(path, encoding="latin1", dtype=str, keep_default_na=False)
+    missing = {"_unit_id", "gender", "gender:confidence", "description", "text", "name"} - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: not the CrowdFlower gender file, missing columns {sorted(missing)}")
+    return df
+
+
+def import_frames(spark: SparkSession, raw: pd.DataFrame, shards: int, run_date) -> dict[str, DataFrame]:
+    """profiles, posts and labels rows (table columns) from the CSV rows."""
+    rows = raw.assign(user_id=ID_BASE + pd.to_numeric(raw["_unit_id"]).astype("int64"))
+    rows = rows.drop_duplicates("user_id")
+    sdf = spark.createDataFrame(rows[["user_id", "name", "description", "text", "gender", "gender:confidence"]]
+                                .rename(columns={"gender:confidence": "confidence"}))
+    fetched = F.lit(dt.datetime.combine(run_date, dt.time())).cast("timestamp")
+    day = F.lit(run_date).cast("date")
+    profiles = sdf.select(
+        "user_id", shard_of(F.col("user_id"), shards).alias("shard"), F.col("name").alias("username"),
+        F.col("name").alias("full_name"), F.col("description").alias("biography"),
+        *[F.lit(None).cast(t).alias(c) for c, t in [("external_url", "string"), ("follower_count", "bigint"),
+          ("following_count", "bigint"), ("media_count", "bigint"), ("usertags_count", "bigint"),
+          ("is_private", "boolean"), ("is_verified", "boolean"), ("has_anonymous_profile_picture", "boolean"),
+          ("reel_auto_archive", "string")]],
+        fetched.alias("fetched_at"), F.xxhash64("name", "description").alias("record_hash"),
+        F.lit("crowdflower").alias("source_file"), day.alias("ingest_run"))
+    posts = sdf.select(
+        (F.col("user_id") * 10).alias("post_id"), "user_id", fetched.alias("taken_at"), F.col("text").alias("caption"),
+        F.lit(False).alias("caption_truncated"), F.lit(None).cast("bigint").alias("like_count"),
+        F.lit(None).cast("bigint").alias("comment_count"), fetched.alias("fetched_at"),
+        F.xxhash64("text").alias("record_hash"), F.lit("crowdflower").alias("source_file"), day.alias("ingest_run"))
+    labels = (sdf.where(F.col("gender").isin("male", "female") & (F.col("confidence").cast("double") == 1.0))
+              .select("user_id", F.lit("gender").alias("target"), F.col("gender").alias("label"),
+                      F.lit("import").alias("source"), F.lit("crowdflower gender:confidence=1").alias("evidence"),
+                      day.alias("run_date")))
+    return {"profiles": profiles, "posts": posts, "labels": labels}
+
+
+def run(spark: SparkSession, config: PipelineConfig, csv: str | Path = DEFAULT_CSV) -> dict:
+    """Import into the configured warehouse; replaces what an earlier import wrote."""
+    frames = import_frames(spark, read_csv(csv), config.shards, config.run_date)
+    delta_io.replace_where(config, "profiles", frames["profiles"], "source_file = 'crowdflower'")
+    delta_io.replace_where(config, "posts", frames["posts"], "source_file = 'crowdflower'")
+    delta_io.replace_where(config, "labels", frames["labels"],
+                           "target = 'gender' AND source = 'import' AND evidence LIKE 'crowdflower%'")
+    counts = {r["label"]: r["count"] for r in frames["labels"].groupBy("label").count().collect()}
+    return {"profiles": frames["profiles"].count(), "labels": counts}
+
+
+def tfidf_reference(test: pd.DataFrame, train: pd.DataFrame, texts: pd.DataFrame) -> dict:
+    """TF-IDF (words + char n-grams) + logistic regression on bio + post + name, same split."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from jobs.train import evaluate
+
+    text = texts.set_index("user_id")["text"]
+    tr, te = text.loc[train["user_id"]].fillna(""), text.loc[test["user_id"]].fillna("")
+    words = TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2))
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True)
+    X_tr = hstack([words.fit_transform(tr), chars.fit_transform(tr)]).tocsr()
+    X_te = hstack([words.transform(te), chars.transform(te)]).tocsr()
+    y_tr = (train["label"] == "male").astype(int).to_numpy()
+    y_te = (test["label"] == "male").astype(int).to_numpy()
+    clf = LogisticRegression(C=2.0, max_iter=2000).fit(X_tr, y_tr)
+    return evaluate(y_te, clf.predict_proba(X_te), ["female", "male"])
+
+
+def evaluate_all(spark: SparkSession, config: PipelineConfig, csv: str | Path, vocab_size: int, out: Path) -> dict:
+    from jobs import token_mi, train
+
+    imported = run(spark, config, csv)
+    mi = token_mi.run(spark, config, target="gender", vocab_size=vocab_size, min_users=3,
+                      report_dir=str(out / "reports"))
+    version = f"{config.run_date}-all-{vocab_size}"
+    result = train.run(spark, config, target="gender", vocab_version=version, models=train.MODEL_KINDS,
+                       register=None, hidden=64, max_iter=40,
+                       experiment="crowdflower-gender")
+    raw = read_csv(csv)
+    texts = pd.DataFrame({"user_id": ID_BASE + pd.to_numeric(raw["_unit_id"]).astype("int64"),
+                          "text": raw["description"] + " " + raw["text"] + " " + raw["name"]}).drop_duplicates("user_id")
+    test = result["_test"][["user_id", "label"]]
+    train_users = (delta_io.read_table(spark, config, "labels").where("target = 'gender'")
+                   .select("user_id", "label", train.is_test_user(F.col("user_id")).alias("t"))
+                   .where(~F.col("t")).toPandas())
+    metrics = dict(result["metrics"])
+    metrics["tfidf_logreg_reference"] = tfidf_reference(test, train_users, texts)
+    out.mkdir(parents=True, exist_ok=True)
+    table = train.format_table(metrics)
+    (out / "metrics.md").write_text(f"CrowdFlower gender (male vs female, confidence 1): {imported}\n"
+                                    f"vocab {version}; n_train={result['n_train']} n_test={result['n_test']}\n\n{table}\n")
+    return {"imported": imported, "vocab": version, "n_train": result["n_train"], "n_test": result["n_test"],
+            "table": table, "mi": mi["tokens_ranked"]}
+
+
+@click.command()
+@click.option("--csv", default=str(DEFAULT_CSV), show_default=True)
+@click.option("--warehouse", default=str(PROJECT_ROOT / "var" / "crowdflower" / "warehouse"), show_default=True)
+@click.option("--vocab-size", type=click.Choice(["1000", "2000", "4000", "10000"]), default="4000", show_default=True)
+@click.option("--import-only", is_flag=True, help="Only import; do not train or evaluate.")
+def main(csv, warehouse, vocab_size, import_only):
+    from jobs.spark_session import start_spark
+
+    cfg = PipelineConfig(warehouse=warehouse, run_date=dt.date(2026, 11, 22))
+    spark = start_spark("crowdflower")
+    if import_only:
+        click.echo(json.dumps(run(spark, cfg, csv)))
+        return
+    summary = evaluate_all(spark, cfg, csv, int(vocab_size), Path(warehouse).parent)
+    click.echo(summary["table"])
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "table"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
