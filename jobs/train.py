@@ -392,6 +392,20 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
             "_models": results, "_test": test}
 
 
+def champion_age_days(target: str, today: dt.date) -> int | None:
+    """Days since the champion's training night, or None without a champion."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(mlflow_uri())
+    try:
+        version = mlflow.MlflowClient().get_model_version_by_alias(target, "champion")
+    except MlflowException:
+        return None
+    trained = dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.timezone.utc).date()
+    return (today - trained).days
+
+
 def format_table(metrics: dict[str, dict]) -> str:
     cols = ["accuracy", "macro_f1", "roc_auc", "log_loss", "ece", "train_seconds"]
     lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
@@ -410,12 +424,20 @@ def format_table(metrics: dict[str, dict]) -> str:
 @click.option("--max-users", default=600_000, show_default=True)
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
-def main(target, vocab_version, models, register, hidden, max_iter, max_users, run_date, warehouse):
+@click.option("--force-retrain", type=bool, default=True, show_default=True,
+              help="False: skip when the champion is younger than --retrain-days.")
+@click.option("--retrain-days", default=7, show_default=True)
+def main(target, vocab_version, models, register, hidden, max_iter, max_users, run_date, warehouse, force_retrain,
+         retrain_days):
     from jobs.spark_session import start_spark
 
     cfg = PipelineConfig()
     cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
                                          "warehouse": warehouse}.items() if v is not None})
+    age = champion_age_days(target, cfg.run_date)
+    if not force_retrain and age is not None and age < retrain_days:
+        click.echo(f"champion of {target!r} is {age} days old (< {retrain_days}): not retraining")
+        return
     kinds = MODEL_KINDS if models == "all" else tuple(models.split(","))
     out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds, register=register,
               hidden=hidden, max_iter=max_iter, max_users=max_users)

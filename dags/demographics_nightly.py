@@ -1,0 +1,115 @@
+"""Nightly demographics pipeline, and the same DAG triggered from the UI with a typed form.
+
+ingest -> labels -> token_mi -> train (champion gate) -> score (mapped over shard groups)
+       -> data-quality checks -> publish
+
+Thin on purpose: only Airflow and the Spark provider are imported at parse time; every step is
+a job run through spark-submit on the `spark_default` connection (the project defines it as
+local[*]; point it at a cluster to scale out).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import DAG, Param, task
+
+PROJECT = Path(__file__).resolve().parent.parent
+JOBS = PROJECT / "jobs"
+SHARDS = int(os.environ.get("DEMOGRAPHICS_SHARDS", "16"))
+RUN_DATE = "{{ ds }}"
+# spark-submit's driver and workers run the interpreter Airflow runs in (the project's .venv).
+JOB_ENV = {"PYTHONPATH": str(PROJECT), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+
+PARAMS = {
+    "target": Param("gender", enum=["gender", "country", "authenticity", "occupation"],
+                    description="Which attribute to label, rank, train and score."),
+    "vocab_size": Param(10000, type="integer", enum=[1000, 2000, 4000, 10000],
+                        description="Tokens kept per family by mutual information (the model's input width)."),
+    "hidden_units": Param(64, type="integer", minimum=2, maximum=1024, description="Units of the hidden layer."),
+    "model_family": Param("mlp1", enum=["perceptron", "mlp1", "mlp2", "twin"],
+                          description="Network trained, registered and gated against the champion."),
+    "shards": Param("", type="string", pattern=r"^(\d+(,\d+)*)?$",
+                    description="Comma list of shards to score; empty scores every shard."),
+    "force_retrain": Param(False, type="boolean",
+                           description="Train even when a champion exists (the gate still decides)."),
+    "world_users": Param(0, type="integer", minimum=0, maximum=200_000_000,
+                         description="If > 0, first generate a sample world of this many users (demo runs)."),
+}
+
+
+def _job(task_id: str, module: str, args: list[str], **kwargs) -> SparkSubmitOperator:
+    return SparkSubmitOperator(
+        task_id=task_id,
+        application=str(JOBS / f"{module}.py"),
+        application_args=args,
+        conn_id="spark_default",
+        name=f"demographics-{task_id}",
+        env_vars=JOB_ENV,
+        retries=2,
+        retry_delay=dt.timedelta(minutes=2),
+        retry_exponential_backoff=True,
+        **kwargs,
+    )
+
+
+with DAG(
+    dag_id="demographics_nightly",
+    description="Profiles -> labels -> MI -> model -> predictions, every night.",
+    schedule="@daily",
+    start_date=dt.datetime(2026, 11, 1),
+    catchup=False,
+    max_active_runs=1,
+    params=PARAMS,
+    tags=["demographics"],
+    doc_md=__doc__,
+) as dag:
+
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def wants_world(params: dict | None = None) -> bool:
+        return bool(params and params["world_users"] > 0)
+
+    generate = _job("generate_world", "generate_world",
+                    ["--users", "{{ params.world_users }}", "--run-date", RUN_DATE])
+    ingest = _job("ingest", "ingest", ["--run-date", RUN_DATE], trigger_rule="none_failed")
+    labels = _job("labels", "labels", ["--run-date", RUN_DATE])
+    token_mi = _job("token_mi", "token_mi", ["--target", "{{ params.target }}", "--vocab-size",
+                                             "{{ params.vocab_size }}", "--run-date", RUN_DATE])
+    train = _job("train", "train", ["--target", "{{ params.target }}", "--models", "{{ params.model_family }}",
+                                    "--register", "{{ params.model_family }}", "--hidden", "{{ params.hidden_units }}",
+                                    "--force-retrain", "{{ params.force_retrain }}", "--run-date", RUN_DATE])
+
+    @task
+    def shard_groups(params: dict | None = None) -> list[list[str]]:
+        """One spark-submit per group of shards; each rewrites only its shards of the night."""
+        chosen = [int(s) for s in (params or {}).get("shards", "").split(",") if s.strip()] or list(range(SHARDS))
+        groups = [chosen[i::4] for i in range(min(4, len(chosen)))]
+        target = (params or {}).get("target", "gender")
+        return [["--target", target, "--shards", ",".join(map(str, sorted(g))), "--run-date", RUN_DATE]
+                for g in groups if g]
+
+    score = SparkSubmitOperator.partial(
+        task_id="score", application=str(JOBS / "score.py"), conn_id="spark_default", name="demographics-score",
+        env_vars=JOB_ENV, retries=2, retry_delay=dt.timedelta(minutes=2),
+        retry_exponential_backoff=True, max_active_tis_per_dagrun=1,
+    ).expand(application_args=shard_groups())
+
+    @task
+    def data_quality(ds: str | None = None, params: dict | None = None) -> dict:
+        """Checks the night's predictions without a JVM; any failure stops publication."""
+        from jobs.quality import check_predictions
+
+        return check_predictions(ds, (params or {}).get("target", "gender"))
+
+    @task
+    def publish(report: dict, ds: str | None = None) -> str:
+        from jobs.quality import publish_marker
+
+        return publish_marker(ds, report)
+
+    checks = data_quality()
+    wants_world() >> generate >> ingest >> labels >> token_mi >> train >> score >> checks
+    publish(checks)

@@ -1,0 +1,53 @@
+"""Data-quality checks on a night's predictions, and the publish marker. No JVM: delta-rs + DuckDB."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jobs.config import PROJECT_ROOT, PipelineConfig
+from jobs.query import duckdb_connection
+from jobs.targets import target_def
+
+MAX_UNCERTAIN_SHARE = 0.9
+
+
+class QualityError(RuntimeError):
+    pass
+
+
+def check_predictions(run_date: str, target: str, config: PipelineConfig | None = None) -> dict:
+    """Raises QualityError listing every failed check; returns the figures when all pass."""
+    con = duckdb_connection(config or PipelineConfig())
+    classes = set(target_def(target).classes) | {"uncertain"}
+    where = f"run_date = DATE '{run_date}' AND target = '{target}'"
+    rows = con.sql(f"select count(*), count(distinct user_id) from predictions where {where}").fetchall()[0]
+    labels = dict(con.sql(f"select label, count(*) from predictions where {where} group by all").fetchall())
+    bad_probs = con.sql(f"""select count(*) from predictions where {where} and
+        abs(list_sum(map_values(probabilities)) - 1) > 1e-3""").fetchall()[0][0]
+    profiles = con.sql("select count(*) from profiles").fetchall()[0][0]
+    failures = []
+    if rows[0] == 0:
+        failures.append("no predictions for the night")
+    if rows[0] != rows[1]:
+        failures.append(f"{rows[0] - rows[1]} duplicated users")
+    if set(labels) - classes:
+        failures.append(f"unknown labels {sorted(set(labels) - classes)}")
+    if bad_probs:
+        failures.append(f"{bad_probs} rows whose probabilities do not sum to 1")
+    if rows[0] and labels.get("uncertain", 0) / rows[0] > MAX_UNCERTAIN_SHARE:
+        failures.append(f"more than {MAX_UNCERTAIN_SHARE:.0%} uncertain")
+    if rows[0] > profiles:
+        failures.append(f"more predictions ({rows[0]}) than profiles ({profiles})")
+    report = {"run_date": run_date, "target": target, "predictions": rows[0], "profiles": profiles, "labels": labels}
+    if failures:
+        raise QualityError(f"data-quality checks failed for {target} {run_date}: {'; '.join(failures)}")
+    return report
+
+
+def publish_marker(run_date: str, report: dict, root: Path | None = None) -> str:
+    """Marks the night as published for downstream readers (idempotent: rewritten on rerun)."""
+    folder = (root or PROJECT_ROOT / "var" / "published") / report["target"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_date}.json"
+    path.write_text(json.dumps(report, indent=1, default=str))
+    return str(path)
