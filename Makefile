@@ -13,7 +13,7 @@ export DEMOGRAPHICS_WAREHOUSE ?= $(CURDIR)/warehouse
 export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
 
-.PHONY: setup run test bench mlflow-ui clean
+.PHONY: setup run test bench mlflow-ui airflow-run airflow-ui clean
 setup: .venv/.synced .cache/jars/.fetched
 
 $(UV):
@@ -44,6 +44,19 @@ test: setup
 
 bench: setup
 	$(PY) -m bench.run
+
+# The same pipeline as one run of the nightly DAG, through Airflow itself (project-local AIRFLOW_HOME).
+AIRFLOW_ENV = AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags PATH=$(CURDIR)/.venv/bin:$$PATH \
+	AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "local[*]"}'
+airflow-run: setup
+	$(AIRFLOW_ENV) .venv/bin/airflow db migrate
+	$(AIRFLOW_ENV) .venv/bin/airflow dags test demographics_nightly $(RUN_DATE) \
+	    -c '{"world_users": $(USERS), "vocab_size": $(VOCAB_SIZE)}'
+
+# Airflow standalone with its UI on http://localhost:8080 (login printed by Airflow at start).
+airflow-ui: setup
+	$(AIRFLOW_ENV) .venv/bin/airflow standalone
 
 # The MLflow UI on the project's own store (var/mlflow), localhost only.
 mlflow-ui: setup

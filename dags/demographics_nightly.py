@@ -21,6 +21,10 @@ PROJECT = Path(__file__).resolve().parent.parent
 JOBS = PROJECT / "jobs"
 SHARDS = int(os.environ.get("DEMOGRAPHICS_SHARDS", "16"))
 RUN_DATE = "{{ ds }}"
+# Under spark-submit the JVM starts before the job's code runs, so Delta's JARs (cached at set-up)
+# go on the command line; a cluster with its own Delta sets DEMOGRAPHICS_DELTA_JARS=cluster.
+DELTA_JARS = ("" if os.environ.get("DEMOGRAPHICS_DELTA_JARS") == "cluster"
+              else ",".join(sorted(str(p) for p in (PROJECT / ".cache" / "jars").glob("*.jar"))))
 # spark-submit's driver and workers run the interpreter Airflow runs in (the project's .venv).
 JOB_ENV = {"PYTHONPATH": str(PROJECT), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
 
@@ -49,6 +53,7 @@ def _job(task_id: str, module: str, args: list[str], **kwargs) -> SparkSubmitOpe
         conn_id="spark_default",
         name=f"demographics-{task_id}",
         env_vars=JOB_ENV,
+        jars=DELTA_JARS or None,
         retries=2,
         retry_delay=dt.timedelta(minutes=2),
         retry_exponential_backoff=True,
@@ -83,17 +88,18 @@ with DAG(
                                     "--force-retrain", "{{ params.force_retrain }}", "--run-date", RUN_DATE])
 
     @task
-    def shard_groups(params: dict | None = None) -> list[list[str]]:
-        """One spark-submit per group of shards; each rewrites only its shards of the night."""
+    def shard_groups(ds: str | None = None, params: dict | None = None) -> list[list[str]]:
+        """One spark-submit per group of shards; each rewrites only its shards of the night.
+        (Mapped arguments come from XCom and are not templated: the date is filled in here.)"""
         chosen = [int(s) for s in (params or {}).get("shards", "").split(",") if s.strip()] or list(range(SHARDS))
         groups = [chosen[i::4] for i in range(min(4, len(chosen)))]
         target = (params or {}).get("target", "gender")
-        return [["--target", target, "--shards", ",".join(map(str, sorted(g))), "--run-date", RUN_DATE]
+        return [["--target", target, "--shards", ",".join(map(str, sorted(g))), "--run-date", str(ds)]
                 for g in groups if g]
 
     score = SparkSubmitOperator.partial(
         task_id="score", application=str(JOBS / "score.py"), conn_id="spark_default", name="demographics-score",
-        env_vars=JOB_ENV, retries=2, retry_delay=dt.timedelta(minutes=2),
+        env_vars=JOB_ENV, jars=DELTA_JARS or None, retries=2, retry_delay=dt.timedelta(minutes=2),
         retry_exponential_backoff=True, max_active_tis_per_dagrun=1,
     ).expand(application_args=shard_groups())
 
