@@ -33,3 +33,9 @@ class PipelineConfig:
 
     def with_(self, **changes) -> "PipelineConfig":
         return replace(self, **changes)
+
+
+def config_from_cli(**overrides) -> PipelineConfig:
+    """The environment's config with the CLI options that were given (None = not given)."""
+    given = {k: (v.date() if isinstance(v, dt.datetime) else v) for k, v in overrides.items() if v is not None}
+    return PipelineConfig().with_(**given)

@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import delta_io
-from jobs.config import PipelineConfig
+from jobs.config import PipelineConfig, config_from_cli
 from schemas import landing as L
 
 JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS}
@@ -220,9 +220,7 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
 def main(run_date, warehouse, landing, shards):
     from jobs.spark_session import start_spark
 
-    cfg = PipelineConfig()
-    changes = {"run_date": run_date.date() if run_date else None, "warehouse": warehouse, "landing": landing, "shards": shards}
-    cfg = cfg.with_(**{k: v for k, v in changes.items() if v is not None})
+    cfg = config_from_cli(run_date=run_date, warehouse=warehouse, landing=landing, shards=shards)
     summary = run(start_spark("ingest"), cfg)
     click.echo(json.dumps(summary, indent=1, default=str))
 

@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import delta_io
-from jobs.config import PipelineConfig
+from jobs.config import PipelineConfig, config_from_cli
 from jobs.fb_links import extract_links
 from jobs.targets import SOURCE_PRIORITY
 
@@ -116,9 +116,7 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
 def main(run_date, warehouse):
     from jobs.spark_session import start_spark
 
-    cfg = PipelineConfig()
-    cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
-                                         "warehouse": warehouse}.items() if v is not None})
+    cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     click.echo(json.dumps(run(start_spark("labels"), cfg), indent=1, sort_keys=True))
 
 

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, StructField, StructType
 
 from jobs import delta_io
-from jobs.config import PipelineConfig
+from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.tokens import user_token_arrays, with_vocab_indices
 from udfs.arrow_adapter import load_network, score_batches
@@ -99,9 +99,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
 def main(target, shards, model_uri, run_date, warehouse):
     from jobs.spark_session import start_spark
 
-    cfg = PipelineConfig()
-    cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
-                                         "warehouse": warehouse}.items() if v is not None})
+    cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     chosen = [int(s) for s in shards.split(",") if s.strip()] or None
     click.echo(json.dumps(run(start_spark("score"), cfg, target, chosen, model_uri), indent=1))
 

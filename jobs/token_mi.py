@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from jobs import delta_io
-from jobs.config import PROJECT_ROOT, PipelineConfig
+from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import TargetDef, target_def
 from jobs.tokens import user_tokens
 
@@ -168,9 +168,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
 def main(target, vocab_size, min_users, run_date, warehouse):
     from jobs.spark_session import start_spark
 
-    cfg = PipelineConfig()
-    cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
-                                         "warehouse": warehouse}.items() if v is not None})
+    cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     summary = run(start_spark("token_mi"), cfg, target=target, vocab_size=int(vocab_size), min_users=min_users)
     click.echo(json.dumps(summary, indent=1, default=str))
 

@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import delta_io
-from jobs.config import PROJECT_ROOT, PipelineConfig
+from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.token_mi import labelled_users
 from jobs.tokens import feature_strings, user_token_arrays, with_vocab_indices
@@ -431,9 +431,7 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, r
          retrain_days):
     from jobs.spark_session import start_spark
 
-    cfg = PipelineConfig()
-    cfg = cfg.with_(**{k: v for k, v in {"run_date": run_date.date() if run_date else None,
-                                         "warehouse": warehouse}.items() if v is not None})
+    cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     age = champion_age_days(target, cfg.run_date)
     if not force_retrain and age is not None and age < retrain_days:
         click.echo(f"champion of {target!r} is {age} days old (< {retrain_days}): not retraining")
