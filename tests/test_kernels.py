@@ -74,3 +74,10 @@ def test_uncertain_below_threshold():
     probs = np.array([[0.9, 0.1], [0.55, 0.45], [0.2, 0.8]])
     labels, conf = kernels.label_and_confidence(probs, ["female", "male"], 0.6)
     assert list(labels) == ["female", "uncertain", "male"] and np.allclose(conf, [0.9, 0.55, 0.8])
+
+
+def test_rows_without_tokens_are_uncertain():
+    probs = np.array([[0.9, 0.1], [0.95, 0.05]])
+    offsets = np.array([4, 6, 6])  # second row empty
+    labels, _ = kernels.label_and_confidence(probs, ["female", "male"], 0.6, kernels.empty_rows(offsets))
+    assert list(labels) == ["female", "uncertain"]

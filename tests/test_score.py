@@ -33,8 +33,19 @@ def test_uncertain_users_are_below_the_models_threshold(spark, gender_world, tra
     score.run(spark, cfg, "gender")
     threshold = mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model.threshold
     preds = _predictions(spark, cfg)
-    assert preds.where((F.col("label") == "uncertain") & (F.col("confidence") >= threshold + 1e-6)).count() == 0
     assert preds.where((F.col("label") != "uncertain") & (F.col("confidence") < threshold - 1e-6)).count() == 0
+    # Confident yet uncertain: only users with no vocab token at all.
+    confident_uncertain = preds.where((F.col("label") == "uncertain") & (F.col("confidence") >= threshold + 1e-6))
+    model = mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model
+    families = tuple(sorted({f.split("\t")[0] for f in model.vocab}))
+    profiles = spark.read.format("delta").load(cfg.table_path("profiles"))
+    vectors = score.feature_vectors(profiles, spark.read.format("delta").load(cfg.table_path("posts")),
+                                    score.vocab_frame(spark, model.vocab), families)
+    with_tokens = confident_uncertain.join(vectors.where(F.size("indices") > 0), "user_id")
+    assert with_tokens.count() == 0
+    no_tokens = vectors.where(F.size("indices") == 0).select("user_id")
+    assert no_tokens.count() > 0
+    assert preds.join(no_tokens, "user_id").where(F.col("label") != "uncertain").count() == 0
 
 
 def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):

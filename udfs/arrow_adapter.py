@@ -48,7 +48,7 @@ def score_batches(batches, source: str, id_columns: tuple[str, ...] = ("user_id"
     for batch in batches:
         offsets, values = csr_of(batch.column("indices"))
         probs = model.predict_csr(offsets, values)
-        labels, confidence = model.label(probs)
+        labels, confidence = model.label(probs, offsets)
         columns = [batch.column(c) for c in id_columns]
         columns += [pa.array(labels.astype(str)), pa.array(confidence.astype(np.float32))]
         columns += [pa.array(probs[:, i].astype(np.float32)) for i in range(len(model.classes))]

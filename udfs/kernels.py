@@ -124,10 +124,17 @@ def predict_twin(offsets, indices, nets) -> np.ndarray:
     return np.divide(responses, total, out=np.full_like(responses, 1.0 / len(nets)), where=total > 0)
 
 
-def label_and_confidence(probs: np.ndarray, classes, threshold: float):
-    """Most probable class, or 'uncertain' where its probability is below threshold."""
+def label_and_confidence(probs: np.ndarray, classes, threshold: float, empty: np.ndarray | None = None):
+    """Most probable class, or 'uncertain' where its probability is below threshold or the row
+    had no input token at all (the answer would be the network's bias: a coin flip)."""
     best = probs.argmax(axis=1)
     confidence = probs[np.arange(len(probs)), best]
     labels = np.asarray(classes, dtype=object)[best]
     labels[confidence < threshold] = "uncertain"
+    if empty is not None:
+        labels[empty] = "uncertain"
     return labels, confidence
+
+
+def empty_rows(offsets: np.ndarray) -> np.ndarray:
+    return np.diff(offsets) == 0

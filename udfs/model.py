@@ -46,8 +46,9 @@ class NetworkModel:
             return kernels.predict_twin(offsets, indices, self.nets)
         return kernels.predict_network(offsets, indices, self.nets[0], len(self.classes))
 
-    def label(self, probs: np.ndarray):
-        return kernels.label_and_confidence(probs, self.classes, self.threshold)
+    def label(self, probs: np.ndarray, offsets: np.ndarray | None = None):
+        empty = kernels.empty_rows(offsets) if offsets is not None else None
+        return kernels.label_and_confidence(probs, self.classes, self.threshold, empty)
 
     # ---- persistence
     def save(self, folder: str | Path) -> Path:
@@ -73,8 +74,8 @@ class NetworkModel:
         return cls(spec["classes"], spec["kind"], nets, spec["vocab"], spec["threshold"], spec.get("meta", {}))
 
 
-def output_frame(model: NetworkModel, probs: np.ndarray) -> pd.DataFrame:
-    labels, confidence = model.label(probs)
+def output_frame(model: NetworkModel, probs: np.ndarray, offsets: np.ndarray | None = None) -> pd.DataFrame:
+    labels, confidence = model.label(probs, offsets)
     out = pd.DataFrame({"label": labels, "confidence": confidence})
     for i, c in enumerate(model.classes):
         out[f"p_{c}"] = probs[:, i]
@@ -100,6 +101,6 @@ try:  # the pyfunc face exists wherever mlflow is installed (always, in this pro
                           if lengths.sum() else np.zeros(0, dtype=np.int32))
             else:
                 offsets, values = self.model.indices_of(model_input["features"])
-            return output_frame(self.model, self.model.predict_csr(offsets, values))
+            return output_frame(self.model, self.model.predict_csr(offsets, values), offsets)
 except ImportError:  # pragma: no cover
     PyfuncNetwork = None
