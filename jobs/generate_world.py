@@ -48,13 +48,9 @@ _ZIPF_CDF: dict[tuple[int, int, float], np.ndarray] = {}
 
 
 def _zipf_pick(rng: np.random.Generator, items: list, size: int | None = None, a: float = 1.1):
-    key = (id(items), len(items), a)  # item lists are module constants or cached: ids are stable
-    cdf = _ZIPF_CDF.get(key)
-    if cdf is None:
-        p = np.arange(1, len(items) + 1, dtype=float) ** -a
-        cdf = _ZIPF_CDF[key] = np.cumsum(p / p.sum())
-    idx = np.minimum(np.searchsorted(cdf, rng.random(size if size is not None else 1)), len(items) - 1)
-    return [items[i] for i in idx] if size is not None else items[int(idx[0])]
+    draws = rng.random(size if size is not None else 1).tolist()
+    picked = [_pick(items, u, a) for u in draws]
+    return picked if size is not None else picked[0]
 
 
 def _country_table():
@@ -108,24 +104,17 @@ def _username(rng, first: str, last: str, is_fake: bool) -> str:
             f"_{f}.{l[:1]}_"][pattern][:30] or f"user{int(rng.integers(10**6))}"
 
 
+_ZIPF_CDF: dict[tuple[int, int, float], list[float]] = {}
+
+
 def _pick(items: list, u: float, a: float) -> str:
     """The item at Zipf quantile u (a uniform draw) of a list ordered by rank."""
     key = (id(items), len(items), a)  # item lists are module constants or cached: ids are stable
     cdf = _ZIPF_CDF.get(key)
     if cdf is None:
         p = np.arange(1, len(items) + 1, dtype=float) ** -a
-        cdf = _ZIPF_CDF[key] = np.cumsum(p / p.sum())
-    return items[min(bisect.bisect_left(_cdf_list(key, cdf), u), len(items) - 1)]
-
-
-_CDF_LISTS: dict = {}
-
-
-def _cdf_list(key, cdf) -> list[float]:
-    got = _CDF_LISTS.get(key)
-    if got is None:
-        got = _CDF_LISTS[key] = cdf.tolist()
-    return got
+        cdf = _ZIPF_CDF[key] = np.cumsum(p / p.sum()).tolist()
+    return items[min(bisect.bisect_left(cdf, u), len(items) - 1)]
 
 
 def _caption(rng, gender: str, lang: str, topics: list[str], cities: list[str], flag: str, is_fake: bool) -> str:

@@ -78,16 +78,13 @@ def parse_json_lines(raw: DataFrame, fields) -> DataFrame:
     for cond, why in wrong_type:
         corrupt_reason = corrupt_reason.when(cond, F.lit(why))
     corrupt_reason = corrupt_reason.otherwise(F.lit("malformed_json"))  # valid JSON but not an object
-    checks = [(~F.is_valid_utf8("value"), "invalid_utf8"), (F.col("_corrupt"), None)]
+    reason = F.when(~F.is_valid_utf8("value"), F.lit("invalid_utf8")).when(F.col("_corrupt"), corrupt_reason)
     for name, _, required in fields:
         if required:
-            checks.append((F.col(name).isNull(), f"missing:{name}"))
+            reason = reason.when(F.col(name).isNull(), F.lit(f"missing:{name}"))
     for name, _, _ in fields:
         if name in L.COUNT_FIELDS:
-            checks.append((F.col(name) < 0, f"negative:{name}"))
-    reason = F.when(checks[0][0], F.lit(checks[0][1])).when(F.col("_corrupt"), corrupt_reason)
-    for cond, why in checks[2:]:
-        reason = reason.when(cond, F.lit(why))
+            reason = reason.when(F.col(name) < 0, F.lit(f"negative:{name}"))
     return parsed.withColumn("reason", reason).drop("_corrupt")
 
 
