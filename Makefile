@@ -7,13 +7,14 @@ USERS ?= 100000
 SEED ?= 7
 VOCAB_SIZE ?= 10000
 MODELS ?= mlp1
+MODEL ?= mlp1
 MLFLOW_PORT ?= 5000
 RUN_DATE ?= $(shell date -u +%F)
 export DEMOGRAPHICS_WAREHOUSE ?= $(CURDIR)/warehouse
 export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
 
-.PHONY: setup run test bench mlflow-ui airflow-run airflow-ui clean
+.PHONY: setup run run-jobs test bench mlflow-ui airflow-ui clean
 setup: .venv/.synced .cache/jars/.fetched
 
 $(UV):
@@ -29,15 +30,22 @@ $(UV):
 	    -DincludeGroupIds=io.delta,io.unitycatalog -DoutputDirectory=$(CURDIR)/.cache/jars
 	touch $@
 
+# One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):
+# generate a sample world -> ingest -> labels -> token_mi -> train -> score (mapped) -> checks -> publish.
 run: setup
+	$(PY) -m jobs.run_nightly --run-date $(RUN_DATE) --report var/run-report.json \
+	    --conf '{"world_users": $(USERS), "vocab_size": $(VOCAB_SIZE), "model_family": "$(MODEL)"}'
+	$(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
+	$(PY) -m jobs.query duckdb "select label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
+
+# The same steps without Airflow, each job called directly (MODELS=all trains every family).
+run-jobs: setup
 	$(PY) -m jobs.generate_world --users $(USERS) --seed $(SEED)
 	$(PY) -m jobs.ingest
 	$(PY) -m jobs.labels
 	$(PY) -m jobs.token_mi --target gender --vocab-size $(VOCAB_SIZE)
-	$(PY) -m jobs.train --target gender --models $(MODELS) --register mlp1
+	$(PY) -m jobs.train --target gender --models $(MODELS) --register $(MODEL)
 	$(PY) -m jobs.score --target gender
-	$(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
-	$(PY) -m jobs.query duckdb "select label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions group by all order by all"
 
 test: setup
 	$(PY) -m pytest
@@ -45,18 +53,18 @@ test: setup
 bench: setup
 	$(PY) -m bench.run
 
-# The same pipeline as one run of the nightly DAG, through Airflow itself (project-local AIRFLOW_HOME).
+# Airflow processes use the project's own home and connection, never the user's.
 AIRFLOW_ENV = AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__LOAD_EXAMPLES=False \
 	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags PATH=$(CURDIR)/.venv/bin:$$PATH \
 	AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "local[*]"}'
-airflow-run: setup
-	$(AIRFLOW_ENV) .venv/bin/airflow db migrate
-	$(AIRFLOW_ENV) .venv/bin/airflow dags test demographics_nightly $(RUN_DATE) \
-	    -c '{"world_users": $(USERS), "vocab_size": $(VOCAB_SIZE)}'
 
-# Airflow standalone with its UI on http://localhost:8080 (login printed by Airflow at start).
+# Airflow standalone (scheduler, API server, UI) on http://127.0.0.1:8080, project-local home.
 airflow-ui: setup
-	$(AIRFLOW_ENV) .venv/bin/airflow standalone
+	@echo "Airflow UI: http://127.0.0.1:8080  user: admin  password: printed by Airflow as it starts, and kept in"
+	@echo "  $(CURDIR)/var/airflow/simple_auth_manager_passwords.json.generated"
+	@echo "Trigger 'demographics_nightly' with the form (Trigger -> parameters) to choose target, vocab size, shards..."
+	$(AIRFLOW_ENV) AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 \
+	    AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin .venv/bin/airflow standalone
 
 # The MLflow UI on the project's own store (var/mlflow), localhost only.
 mlflow-ui: setup

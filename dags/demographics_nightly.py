@@ -27,6 +27,12 @@ DELTA_JARS = ("" if os.environ.get("DEMOGRAPHICS_DELTA_JARS") == "cluster"
               else ",".join(sorted(str(p) for p in (PROJECT / ".cache" / "jars").glob("*.jar"))))
 # spark-submit's driver and workers run the interpreter Airflow runs in (the project's .venv).
 JOB_ENV = {"PYTHONPATH": str(PROJECT), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+# The driver JVM starts before the job's code: its memory and JVM options go on the command line.
+DRIVER_MEMORY = os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g")
+SUBMIT_CONF = ({"spark.driver.extraJavaOptions": os.environ["DEMOGRAPHICS_DRIVER_JAVA_OPTIONS"]}
+               if os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS") else None)
+SUBMIT = dict(conn_id="spark_default", env_vars=JOB_ENV, jars=DELTA_JARS or None, driver_memory=DRIVER_MEMORY,
+              conf=SUBMIT_CONF, retries=2, retry_delay=dt.timedelta(minutes=2), retry_exponential_backoff=True)
 
 PARAMS = {
     "target": Param("gender", enum=["gender", "country", "authenticity", "occupation"],
@@ -36,6 +42,9 @@ PARAMS = {
     "hidden_units": Param(64, type="integer", minimum=2, maximum=1024, description="Units of the hidden layer."),
     "model_family": Param("mlp1", enum=["perceptron", "mlp1", "mlp2", "twin"],
                           description="Network trained, registered and gated against the champion."),
+    "min_accuracy": Param(0.9, type="number", minimum=0.5, maximum=1.0,
+                          description="Accuracy the labelled users must reach on held-out users; "
+                                      "less confident users are 'uncertain'."),
     "shards": Param("", type="string", pattern=r"^(\d+(,\d+)*)?$",
                     description="Comma list of shards to score; empty scores every shard."),
     "force_retrain": Param(False, type="boolean",
@@ -46,19 +55,8 @@ PARAMS = {
 
 
 def _job(task_id: str, module: str, args: list[str], **kwargs) -> SparkSubmitOperator:
-    return SparkSubmitOperator(
-        task_id=task_id,
-        application=str(JOBS / f"{module}.py"),
-        application_args=args,
-        conn_id="spark_default",
-        name=f"demographics-{task_id}",
-        env_vars=JOB_ENV,
-        jars=DELTA_JARS or None,
-        retries=2,
-        retry_delay=dt.timedelta(minutes=2),
-        retry_exponential_backoff=True,
-        **kwargs,
-    )
+    return SparkSubmitOperator(task_id=task_id, application=str(JOBS / f"{module}.py"), application_args=args,
+                               name=f"demographics-{task_id}", **SUBMIT, **kwargs)
 
 
 with DAG(
@@ -85,7 +83,8 @@ with DAG(
                                              "{{ params.vocab_size }}", "--run-date", RUN_DATE])
     train = _job("train", "train", ["--target", "{{ params.target }}", "--models", "{{ params.model_family }}",
                                     "--register", "{{ params.model_family }}", "--hidden", "{{ params.hidden_units }}",
-                                    "--force-retrain", "{{ params.force_retrain }}", "--run-date", RUN_DATE])
+                                    "--force-retrain", "{{ params.force_retrain }}",
+                                    "--min-accuracy", "{{ params.min_accuracy }}", "--run-date", RUN_DATE])
 
     @task
     def shard_groups(ds: str | None = None, params: dict | None = None) -> list[list[str]]:
@@ -98,9 +97,8 @@ with DAG(
                 for g in groups if g]
 
     score = SparkSubmitOperator.partial(
-        task_id="score", application=str(JOBS / "score.py"), conn_id="spark_default", name="demographics-score",
-        env_vars=JOB_ENV, jars=DELTA_JARS or None, retries=2, retry_delay=dt.timedelta(minutes=2),
-        retry_exponential_backoff=True, max_active_tis_per_dagrun=1,
+        task_id="score", application=str(JOBS / "score.py"), name="demographics-score",
+        max_active_tis_per_dagrun=1, **SUBMIT,
     ).expand(application_args=shard_groups())
 
     @task

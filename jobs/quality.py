@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jobs.config import PROJECT_ROOT, PipelineConfig
-from jobs.query import duckdb_connection
+from jobs.config import PipelineConfig
+from jobs.query import duckdb_connection, existing_tables
 from jobs.targets import target_def
 
 MAX_UNCERTAIN_SHARE = 0.9
@@ -17,7 +17,11 @@ class QualityError(RuntimeError):
 
 def check_predictions(run_date: str, target: str, config: PipelineConfig | None = None) -> dict:
     """Raises QualityError listing every failed check; returns the figures when all pass."""
-    con = duckdb_connection(config or PipelineConfig())
+    config = config or PipelineConfig()
+    missing = {"predictions", "profiles"} - set(existing_tables(config))
+    if missing:
+        raise QualityError(f"data-quality checks failed for {target} {run_date}: no table {sorted(missing)}")
+    con = duckdb_connection(config)
     classes = set(target_def(target).classes) | {"uncertain"}
     where = f"run_date = DATE '{run_date}' AND target = '{target}'"
     rows = con.sql(f"select count(*), count(distinct user_id) from predictions where {where}").fetchall()[0]
@@ -44,9 +48,10 @@ def check_predictions(run_date: str, target: str, config: PipelineConfig | None 
     return report
 
 
-def publish_marker(run_date: str, report: dict, root: Path | None = None) -> str:
-    """Marks the night as published for downstream readers (idempotent: rewritten on rerun)."""
-    folder = (root or PROJECT_ROOT / "var" / "published") / report["target"]
+def publish_marker(run_date: str, report: dict, config: PipelineConfig | None = None) -> str:
+    """Marks the night as published for downstream readers (idempotent: rewritten on rerun).
+    Markers live beside the tables they vouch for: <warehouse>/_published/<target>/<date>.json."""
+    folder = Path((config or PipelineConfig()).warehouse) / "_published" / report["target"]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run_date}.json"
     path.write_text(json.dumps(report, indent=1, default=str))

@@ -18,7 +18,7 @@ from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, Stru
 from jobs import delta_io
 from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
-from jobs.tokens import user_token_arrays, with_vocab_indices
+from jobs.tokens import FEATURE_SEP, feature_strings, user_token_arrays
 from udfs.arrow_adapter import load_network, score_batches
 
 
@@ -40,20 +40,20 @@ def resolve_champion(target: str, model_uri: str | None = None) -> tuple[str, st
     return str(folder), name, version
 
 
-def vocab_frame(spark: SparkSession, vocab: list[str]) -> DataFrame:
-    rows = [(i, *f.split("\t", 1)) for i, f in enumerate(vocab)]
-    return spark.createDataFrame(rows, "index int, family string, token string")
+def model_families(vocab: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({f.split(FEATURE_SEP, 1)[0] for f in vocab}))
 
 
-def feature_vectors(profiles: DataFrame, posts: DataFrame, vocab: DataFrame, families) -> DataFrame:
-    """(user_id, shard, indices) for every profile given."""
-    arrays = user_token_arrays(profiles, posts, families)
-    return (with_vocab_indices(arrays, vocab).join(profiles.select("user_id", "shard"), "user_id")
-            .select("user_id", "shard", "indices"))
+def feature_vectors(profiles: DataFrame, posts: DataFrame, families) -> DataFrame:
+    """(user_id, shard, features): every given profile with its distinct "<family>\t<token>" strings.
+    Mapping them to the model's vocab happens in Arrow inside the scorer (one hash lookup each)."""
+    arrays = user_token_arrays(profiles.select("user_id", "shard", "biography", "full_name"), posts, families,
+                               keep=("shard",))
+    return arrays.select("user_id", "shard", feature_strings(F.col("tokens")).alias("features"))
 
 
 def predict_batch(vectors: DataFrame, model_folder: str, classes: list[str]) -> DataFrame:
-    """Scores (user_id, shard, indices) with the numba kernels inside mapInArrow."""
+    """Scores (user_id, shard, features or indices) with the numba kernels inside mapInArrow."""
     schema = StructType([StructField("user_id", LongType()), StructField("shard", IntegerType()),
                          StructField("label", StringType()), StructField("confidence", FloatType())]
                         + [StructField(f"p_{c}", FloatType()) for c in classes])
@@ -74,10 +74,11 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
     folder, name, version = resolve_champion(target, model_uri)
     model = load_network(folder)
     profiles = delta_io.read_table(spark, config, "profiles")
-    if shards:
+    posts = delta_io.read_table(spark, config, "posts")
+    if shards:  # only the chosen shards' posts are tokenised
         profiles = profiles.where(F.col("shard").isin(*shards))
-    families = tuple(sorted({f.split("\t", 1)[0] for f in model.vocab}))
-    vectors = feature_vectors(profiles, delta_io.read_table(spark, config, "posts"), vocab_frame(spark, model.vocab), families)
+        posts = posts.join(profiles.select("user_id"), "user_id", "left_semi")
+    vectors = feature_vectors(profiles, posts, model_families(model.vocab))
     rows = prediction_rows(predict_batch(vectors, folder, model.classes), target, model.classes, name, version,
                            config.run_date)
     condition = f"run_date = '{config.run_date}' AND target = '{target}'"

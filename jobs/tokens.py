@@ -48,30 +48,30 @@ def caption_token_arrays(posts: DataFrame, families=CAPTION_FAMILIES) -> DataFra
     return per_post.groupBy("user_id").agg(F.array_distinct(F.flatten(F.collect_list("t"))).alias("tokens"))
 
 
-def profile_token_arrays(profiles: DataFrame, families=PROFILE_FAMILIES) -> DataFrame:
+def profile_token_arrays(profiles: DataFrame, families=PROFILE_FAMILIES, keep: tuple[str, ...] = ()) -> DataFrame:
     bio = normalise(F.col("biography"))
     parts = {"bio_word": F.concat(_extract(bio, HASHTAG), _extract(bio, WORD), _extract(bio, EMOJI)),
              "name_word": _extract(normalise(F.col("full_name")), WORD)}
-    return profiles.select("user_id", F.array_distinct(F.concat(*[_tagged(f, parts[f]) for f in families])).alias("tokens"))
+    return profiles.select("user_id", *keep,
+                           F.array_distinct(F.concat(*[_tagged(f, parts[f]) for f in families])).alias("tokens"))
 
 
-def user_token_arrays(profiles: DataFrame, posts: DataFrame, families) -> DataFrame:
-    """(user_id, tokens) for every profile, captions and profile families together."""
+def user_token_arrays(profiles: DataFrame, posts: DataFrame, families, keep: tuple[str, ...] = ()) -> DataFrame:
+    """(user_id, *keep, tokens) for every profile, captions and profile families together."""
     cap = [f for f in families if f in CAPTION_FAMILIES]
     prof = [f for f in families if f in PROFILE_FAMILIES]
     unknown = set(families) - set(CAPTION_FAMILIES) - set(PROFILE_FAMILIES)
     if unknown:
         raise ValueError(f"unknown token families {sorted(unknown)}")
-    base = profiles.select("user_id")
+    empty = F.array().cast("array<struct<family:string,token:string>>")
     if prof:
-        base = profile_token_arrays(profiles, prof)
+        base = profile_token_arrays(profiles, prof, keep)
     else:
-        base = base.withColumn("tokens", F.array().cast("array<struct<family:string,token:string>>"))
+        base = profiles.select("user_id", *keep, empty.alias("tokens"))
     if cap:
         captions = caption_token_arrays(posts, cap).withColumnRenamed("tokens", "cap")
         base = (base.join(captions, "user_id", "left")
-                .select("user_id", F.concat("tokens", F.coalesce("cap", F.array().cast(
-                    "array<struct<family:string,token:string>>"))).alias("tokens")))
+                .select("user_id", *keep, F.concat("tokens", F.coalesce("cap", empty)).alias("tokens")))
     return base
 
 
@@ -91,10 +91,11 @@ def feature_strings(tokens: Column) -> Column:
 def with_vocab_indices(arrays: DataFrame, vocab: DataFrame) -> DataFrame:
     """Adds `indices`: sorted positions of the user's tokens in the vocab (unknown tokens dropped).
 
-    The vocab (at most 10k rows) travels as one broadcast map; no per-row Python."""
-    lookup = vocab.agg(F.map_from_entries(F.collect_list(
-        F.struct(F.concat_ws(FEATURE_SEP, "family", "token"), F.col("index").cast("int")))).alias("_vocab"))
-    mapped = F.transform(feature_strings(F.col("tokens")), lambda f: F.element_at(F.col("_vocab"), f))
-    return (arrays.crossJoin(F.broadcast(lookup))
-            .withColumn("indices", F.array_sort(F.filter(mapped, lambda i: i.isNotNull())))
-            .drop("_vocab"))
+    Tokens meet the vocab (at most tens of thousands of rows) in a broadcast hash join; a map
+    column lookup would scan the whole vocab for every token."""
+    positions = F.broadcast(vocab.select("family", "token", F.col("index").cast("int").alias("index")))
+    found = (arrays.select("user_id", F.explode("tokens").alias("t"))
+             .select("user_id", "t.family", "t.token").join(positions, ["family", "token"])
+             .groupBy("user_id").agg(F.array_sort(F.collect_list("index")).alias("indices")))
+    return (arrays.join(found, "user_id", "left")
+            .withColumn("indices", F.coalesce("indices", F.array().cast("array<int>"))))

@@ -30,7 +30,8 @@ from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.token_mi import labelled_users
 from jobs.tokens import feature_strings, user_token_arrays, with_vocab_indices
-from udfs.model import TOKEN_SEP, NetworkModel, PyfuncNetwork
+from udfs.model import TOKEN_SEP, NetworkModel
+from udfs.pyfunc import PyfuncNetwork
 
 TEST_PER_MILLE = 100
 MODEL_KINDS = ("perceptron", "mlp1", "mlp2", "twin")
@@ -288,7 +289,7 @@ def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, ar
             for a in artifacts:
                 mlflow.log_artifact(str(a))
             result = {"run_id": run.info.run_id, "kind": kind}
-            if register_as is None or PyfuncNetwork is None:
+            if register_as is None:
                 return result
             old_score, old_version = champion_score(register_as, test, model.classes)
             info = mlflow.pyfunc.log_model(name="model", python_model=PyfuncNetwork(),
@@ -427,8 +428,10 @@ def format_table(metrics: dict[str, dict]) -> str:
 @click.option("--force-retrain", type=bool, default=True, show_default=True,
               help="False: skip when the champion is younger than --retrain-days.")
 @click.option("--retrain-days", default=7, show_default=True)
+@click.option("--min-accuracy", type=click.FloatRange(0.5, 1.0), default=0.9, show_default=True,
+              help="Accuracy the labelled users must reach; less confident users become 'uncertain'.")
 def main(target, vocab_version, models, register, hidden, max_iter, max_users, run_date, warehouse, force_retrain,
-         retrain_days):
+         retrain_days, min_accuracy):
     from jobs.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
@@ -438,7 +441,7 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, r
         return
     kinds = MODEL_KINDS if models == "all" else tuple(models.split(","))
     out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds, register=register,
-              hidden=hidden, max_iter=max_iter, max_users=max_users)
+              hidden=hidden, max_iter=max_iter, max_users=max_users, min_accuracy=min_accuracy)
     click.echo(format_table(out["metrics"]))
     click.echo(json.dumps(out["runs"], indent=1))
 

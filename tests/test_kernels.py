@@ -81,3 +81,21 @@ def test_rows_without_tokens_are_uncertain():
     offsets = np.array([4, 6, 6])  # second row empty
     labels, _ = kernels.label_and_confidence(probs, ["female", "male"], 0.6, kernels.empty_rows(offsets))
     assert list(labels) == ["female", "uncertain"]
+
+
+def test_features_map_to_vocab_positions_like_a_dict_lookup():
+    """Arrow's hash lookup gives what a Python dict would: known features only, once per row,
+    sorted; nulls and sliced arrays (offsets not starting at 0) included."""
+    from udfs.model import csr_from_features
+
+    vocab = [f"hashtag\t#t{i}" for i in range(50)] + ["word\tcafé", "emoji\t🇫🇷"]
+    index = {f: i for i, f in enumerate(vocab)}
+    rng = np.random.default_rng(3)
+    pool = vocab + ["hashtag\t#unknown", "word\tcafe", "emoji\t🇩🇪"]
+    rows = [list(rng.choice(pool, rng.integers(0, 12))) for _ in range(200)] + [None, [], ["word\tcafé"] * 3]
+    arr = pa.array([None] * 7 + rows, type=pa.list_(pa.string())).slice(7)
+    offsets, values = csr_from_features(arr, pa.array(vocab))
+    assert len(offsets) == len(rows) + 1 and offsets[0] == 0
+    for i, row in enumerate(rows):
+        expected = sorted({index[f] for f in (row or []) if f in index})
+        assert values[offsets[i]:offsets[i + 1]].tolist() == expected, i

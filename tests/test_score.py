@@ -37,13 +37,13 @@ def test_uncertain_users_are_below_the_models_threshold(spark, gender_world, tra
     # Confident yet uncertain: only users with no vocab token at all.
     confident_uncertain = preds.where((F.col("label") == "uncertain") & (F.col("confidence") >= threshold + 1e-6))
     model = mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model
-    families = tuple(sorted({f.split("\t")[0] for f in model.vocab}))
     profiles = spark.read.format("delta").load(cfg.table_path("profiles"))
     vectors = score.feature_vectors(profiles, spark.read.format("delta").load(cfg.table_path("posts")),
-                                    score.vocab_frame(spark, model.vocab), families)
-    with_tokens = confident_uncertain.join(vectors.where(F.size("indices") > 0), "user_id")
+                                    score.model_families(model.vocab))
+    in_vocab = F.size(F.filter("features", lambda f: f.isin(*model.vocab)))
+    with_tokens = confident_uncertain.join(vectors.where(in_vocab > 0), "user_id")
     assert with_tokens.count() == 0
-    no_tokens = vectors.where(F.size("indices") == 0).select("user_id")
+    no_tokens = vectors.where(in_vocab == 0).select("user_id")
     assert no_tokens.count() > 0
     assert preds.join(no_tokens, "user_id").where(F.col("label") != "uncertain").count() == 0
 
@@ -54,12 +54,11 @@ def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
     profiles = spark.read.format("delta").load(cfg.table_path("profiles")).where("shard = 0")
     posts = spark.read.format("delta").load(cfg.table_path("posts"))
-    families = tuple(sorted({f.split("\t")[0] for f in model.vocab}))
-    vectors = score.feature_vectors(profiles, posts, score.vocab_frame(spark, model.vocab), families).cache()
+    vectors = score.feature_vectors(profiles, posts, score.model_families(model.vocab)).cache()
     ours = score.predict_batch(vectors, folder, model.classes)
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
                                   result_type="label string, confidence double, p_female double, p_male double")
-    theirs = vectors.select("user_id", udf(F.struct("indices")).alias("r")).select("user_id", "r.*")
+    theirs = vectors.select("user_id", udf(F.struct("features")).alias("r")).select("user_id", "r.*")
     a = ours.toPandas().sort_values("user_id").reset_index(drop=True)
     b = theirs.toPandas().sort_values("user_id").reset_index(drop=True)
     assert len(a) == len(b) > 100

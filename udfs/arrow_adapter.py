@@ -42,11 +42,15 @@ def load_network(source: str) -> NetworkModel:
 
 
 def score_batches(batches, source: str, id_columns: tuple[str, ...] = ("user_id", "shard")):
-    """mapInArrow body: batches with id columns + `indices` -> ids, label, confidence, p_<class>."""
+    """mapInArrow body: batches with id columns + `features` (list<string> "<family>\t<token>") or
+    `indices` (list<int32> vocab positions) -> ids, label, confidence, p_<class>."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core per Spark task: no oversubscription
     model = load_network(source)
     for batch in batches:
-        offsets, values = csr_of(batch.column("indices"))
+        if "features" in batch.schema.names:
+            offsets, values = model.indices_of(batch.column("features"))
+        else:
+            offsets, values = csr_of(batch.column("indices"))
         probs = model.predict_csr(offsets, values)
         labels, confidence = model.label(probs, offsets)
         columns = [batch.column(c) for c in id_columns]

@@ -27,18 +27,26 @@ class NetworkModel:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self._index = {f: i for i, f in enumerate(self.vocab)}
+        self._vocab_array = None
 
     # ---- inputs
     def indices_of(self, features_per_row) -> tuple[np.ndarray, np.ndarray]:
-        """CSR (offsets, indices) of rows given as iterables of feature strings; unknown ones dropped."""
-        offsets = [0]
-        values: list[int] = []
-        for feats in features_per_row:
-            if feats is not None:
-                values.extend(sorted({self._index[f] for f in feats if f in self._index}))
-            offsets.append(len(values))
-        return np.asarray(offsets, dtype=np.int64), np.asarray(values, dtype=np.int32)
+        """CSR (offsets, indices) of rows given as feature strings (an Arrow list<string> array, or
+        any sequence of lists); unknown features dropped, each index once per row, sorted."""
+        import pyarrow as pa
+
+        rows = features_per_row
+        if not isinstance(rows, (pa.Array, pa.ChunkedArray)):
+            rows = pa.array([None if r is None else list(r) for r in rows], type=pa.list_(pa.string()))
+        return csr_from_features(rows, self.vocab_array)
+
+    @property
+    def vocab_array(self):
+        import pyarrow as pa
+
+        if getattr(self, "_vocab_array", None) is None:
+            self._vocab_array = pa.array(self.vocab, type=pa.string())
+        return self._vocab_array
 
     # ---- scoring
     def predict_csr(self, offsets, indices) -> np.ndarray:
@@ -74,6 +82,31 @@ class NetworkModel:
         return cls(spec["classes"], spec["kind"], nets, spec["vocab"], spec["threshold"], spec.get("meta", {}))
 
 
+def csr_from_features(rows, vocab) -> tuple[np.ndarray, np.ndarray]:
+    """Arrow list<string> rows -> CSR of their positions in `vocab` (an Arrow string array).
+
+    One hash lookup per feature in Arrow's C++ (`index_in`), then numpy: no Python per row.
+    Handles nulls and sliced arrays; duplicates within a row count once (inputs are presences)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    n = len(rows)
+    if rows.null_count:
+        rows = pc.fill_null(rows, pa.scalar([], rows.type))
+    lengths = np.asarray(pc.list_value_length(rows).fill_null(0), dtype=np.int64)
+    flat = pc.list_flatten(rows)  # respects slicing, unlike .values
+    found = np.asarray(pc.index_in(flat, value_set=vocab).fill_null(-1), dtype=np.int64)
+    row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    keep = found >= 0
+    keys = np.unique(row_of[keep] * len(vocab) + found[keep])  # sorted by row, then index; distinct
+    counts = np.bincount(keys // max(len(vocab), 1), minlength=n) if len(keys) else np.zeros(n, np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, (keys % max(len(vocab), 1)).astype(np.int32)
+
+
 def output_frame(model: NetworkModel, probs: np.ndarray, offsets: np.ndarray | None = None) -> pd.DataFrame:
     labels, confidence = model.label(probs, offsets)
     out = pd.DataFrame({"label": labels, "confidence": confidence})
@@ -82,25 +115,11 @@ def output_frame(model: NetworkModel, probs: np.ndarray, offsets: np.ndarray | N
     return out
 
 
-try:  # the pyfunc face exists wherever mlflow is installed (always, in this project)
-    import mlflow.pyfunc
+def __getattr__(name: str):
+    # The MLflow face lives in udfs.pyfunc so scoring workers never import mlflow; models logged
+    # when it lived here still unpickle through this name.
+    if name == "PyfuncNetwork":
+        from udfs.pyfunc import PyfuncNetwork
 
-    class PyfuncNetwork(mlflow.pyfunc.PythonModel):
-        """Input: a DataFrame with `features` (list of "<family>\\t<token>") or `indices` (list of
-        this model's vocab indices). Output: label, confidence and p_<class> columns."""
-
-        def load_context(self, context):
-            self.model = NetworkModel.load(context.artifacts["network"])
-
-        def predict(self, context, model_input, params=None):
-            if "indices" in model_input.columns:
-                col = model_input["indices"]
-                lengths = np.fromiter((0 if v is None else len(v) for v in col), dtype=np.int64, count=len(col))
-                offsets = np.concatenate([[0], np.cumsum(lengths)])
-                values = (np.concatenate([np.asarray(v, dtype=np.int32) for v in col if v is not None and len(v)])
-                          if lengths.sum() else np.zeros(0, dtype=np.int32))
-            else:
-                offsets, values = self.model.indices_of(model_input["features"])
-            return output_frame(self.model, self.model.predict_csr(offsets, values), offsets)
-except ImportError:  # pragma: no cover
-    PyfuncNetwork = None
+        return PyfuncNetwork
+    raise AttributeError(name)

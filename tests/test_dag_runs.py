@@ -1,0 +1,90 @@
+"""The nightly DAG run for real through Airflow (`dag.test` in a child process, jobs via spark-submit):
+a tiny generated world ends in `success` with predictions; injected failures end the run `failed`
+and nothing is published."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs.config import PipelineConfig, PROJECT_ROOT
+
+SPARK_JOBS = "generate_world|ingest|labels|token_mi|train|score"
+
+
+@pytest.fixture(scope="module")
+def airflow_world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dag_runs")
+    env = {**os.environ,
+           "DEMOGRAPHICS_WAREHOUSE": str(root / "warehouse"), "DEMOGRAPHICS_LANDING": str(root / "landing"),
+           "DEMOGRAPHICS_SHARDS": "4", "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+           # A tiny world: small driver, few shuffle partitions, C1-only JIT (short JVMs start faster).
+           "DEMOGRAPHICS_DRIVER_MEMORY": "2g", "DEMOGRAPHICS_SHUFFLE_PARTITIONS": "2",
+           "DEMOGRAPHICS_DRIVER_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1"}
+    env.pop("AIRFLOW_HOME", None)
+    return root, env
+
+
+def run_nightly(airflow_world, run_date: str, conf: dict, *extra: str) -> tuple[int, dict]:
+    root, env = airflow_world
+    report = root / f"report-{run_date}.json"
+    cmd = [sys.executable, "-m", "jobs.run_nightly", "--airflow-home", str(root / "airflow"), "--run-date", run_date,
+           "--spark-master", "local[2]", "--no-retries", "--conf", json.dumps(conf), "--report", str(report), *extra]
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    return done.returncode, json.loads(report.read_text())
+
+
+def states(result: dict) -> dict[str, str]:
+    return {row["task"]: row["state"] for row in result["tasks"]}
+
+
+def predictions_of(root: Path, run_date: str) -> tuple[int, int]:
+    """(predictions of the night, profiles in shards 0 and 1), read without a JVM."""
+    from jobs.query import duckdb_connection
+
+    con = duckdb_connection(PipelineConfig(warehouse=str(root / "warehouse"), shards=4))
+    scored = con.sql(f"select count(*), count(distinct user_id) from predictions where run_date = DATE '{run_date}'").fetchall()[0]
+    assert scored[0] == scored[1], "duplicated users in predictions"
+    profiles = con.sql("select count(*) from profiles where shard in (0, 1)").fetchall()[0][0]
+    return scored[0], profiles
+
+
+def test_nightly_run_on_a_tiny_world_succeeds_and_fills_predictions(airflow_world):
+    root, _ = airflow_world
+    rc, result = run_nightly(airflow_world, "2026-11-22", {
+        "world_users": 4000, "vocab_size": 1000, "hidden_units": 16, "shards": "0,1", "min_accuracy": 0.6})
+    assert (rc, result["state"]) == (0, "success"), result
+    got = states(result)
+    assert {got[t] for t in ("generate_world", "ingest", "labels", "token_mi", "train", "data_quality", "publish")} == {"success"}
+    assert got["score[0]"] == got["score[1]"] == "success" and "score[2]" not in got  # shards 0,1 -> two groups
+    scored, profiles = predictions_of(root, "2026-11-22")
+    assert scored == profiles > 0
+    marker = json.loads((root / "warehouse" / "_published" / "gender" / "2026-11-22.json").read_text())
+    assert marker["predictions"] == scored
+
+
+def test_an_injected_failing_task_ends_the_run_failed(airflow_world):
+    root, _ = airflow_world
+    rc, result = run_nightly(airflow_world, "2026-11-23", {"world_users": 0},
+                             "--fail-task", "labels", "--mark-success", "ingest")
+    assert (rc, result["state"]) == (1, "failed")
+    got = states(result)
+    assert got["wants_world"] == "success" and got["generate_world"] == "skipped" and got["labels"] == "failed"
+    for downstream in ("token_mi", "train", "data_quality", "publish"):
+        assert got[downstream] == "upstream_failed", (downstream, got)
+    assert not (root / "warehouse" / "_published" / "gender" / "2026-11-23.json").exists()
+
+
+def test_a_failing_quality_check_stops_publication(airflow_world):
+    """Every Spark job marked done without running: the night has no predictions, so the checks fail."""
+    root, _ = airflow_world
+    rc, result = run_nightly(airflow_world, "2026-11-24", {"world_users": 0}, "--mark-success", SPARK_JOBS)
+    assert (rc, result["state"]) == (1, "failed")
+    got = states(result)
+    assert got["data_quality"] == "failed" and got["publish"] == "upstream_failed"
+    assert not (root / "warehouse" / "_published" / "gender" / "2026-11-24.json").exists()
