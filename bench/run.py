@@ -62,7 +62,7 @@ def step(name: str, **figures):
     print(f"[bench] {name}: {json.dumps(record)}", flush=True)
 
 
-def bench_generate_ingest(spark, cfg, users):
+def bench_generate_ingest(spark, cfg, users, rerun=True):
     from jobs import generate_world, ingest
 
     with step("generate_world", users_count=users):
@@ -72,6 +72,8 @@ def bench_generate_ingest(spark, cfg, users):
         rec["posts_inserted"] = summary["posts"]["inserted"]
         rec["follows_inserted"] = summary["follows"]["inserted"]
         rec["per_source_seconds"] = {k: v.get("seconds") for k, v in summary.items() if "seconds" in v}
+    if not rerun:
+        return
     with step("ingest_rerun_noop", users_count=users) as rec:
         again = ingest.run(spark, cfg)
         rec["inserted"] = sum(v.get("inserted", 0) for v in again.values())
@@ -245,7 +247,8 @@ def bench_score(spark, cfg, users):
 @click.option("--root", default="var/bench", show_default=True)
 @click.option("--sections", default="ingest,labels,mi,peer,score,train,kernel", show_default=True)
 @click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
-def main(users, mi_scales, root, sections, keep):
+@click.option("--rerun/--no-rerun", default=True, help="Also time a no-op rerun of ingest.")
+def main(users, mi_scales, root, sections, keep, rerun):
     from jobs.config import PipelineConfig
     from jobs.spark_session import start_spark
 
@@ -256,13 +259,13 @@ def main(users, mi_scales, root, sections, keep):
     wanted = set(sections.split(","))
     print(f"[bench] machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; users={users}")
     if "ingest" in wanted:
-        bench_generate_ingest(spark, cfg, users)
+        bench_generate_ingest(spark, cfg, users, rerun)
     if "labels" in wanted:
         bench_labels(spark, cfg, users)
-    if "mi" in wanted:
-        bench_mi(spark, cfg, [int(k) for k in mi_scales.split(",")], with_peer="peer" in wanted)
     if "score" in wanted:
         bench_score(spark, cfg, users)
+    if "mi" in wanted:
+        bench_mi(spark, cfg, [int(k) for k in mi_scales.split(",")], with_peer="peer" in wanted)
     if "train" in wanted:
         bench_train_shape()
     if "kernel" in wanted:

@@ -36,6 +36,18 @@ def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
     return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in spec.schema.fields])
 
 
+def is_empty(table: DeltaTable) -> bool:
+    """No data files yet (a first load): read from the Delta log, no data scanned."""
+    return table.detail().select("numFiles").first()[0] == 0
+
+
+def append_counting(table: DeltaTable, df: DataFrame, path: str) -> int:
+    """Append df; the row count comes from the commit's own metrics (no second pass over df)."""
+    df.write.format("delta").mode("append").save(path)
+    last = table.history(1).select("operation", "operationMetrics").first()
+    return int(last["operationMetrics"].get("numOutputRows", 0)) if last["operation"] == "WRITE" else 0
+
+
 def _key_condition(key: tuple[str, ...]) -> str:
     return " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
 
@@ -51,6 +63,8 @@ def upsert_newest(spark: SparkSession, config: PipelineConfig, name: str, update
     spec = table_spec(name)
     target = ensure_table(spark, config, name)
     updates = conform(updates, spec)
+    if is_empty(target):  # first load: every row is new, nothing to compare against
+        return {"inserted": append_counting(target, updates, config.table_path(name)), "updated": 0, "unchanged": 0}
     current = target.toDF().select(*spec.key, *[F.col(c).alias(f"_t_{c}") for c in order])
     newer = F.lit(False)
     for i in range(len(order) - 1, -1, -1):  # lexicographic (a, b) > (ta, tb), built from the last column
@@ -82,6 +96,8 @@ def insert_missing(spark: SparkSession, config: PipelineConfig, name: str, rows:
     spec = table_spec(name)
     target = ensure_table(spark, config, name)
     rows = conform(rows, spec).dropDuplicates(list(spec.key))
+    if is_empty(target):  # first load: no anti-join, no separate counting pass
+        return {"inserted": append_counting(target, rows, config.table_path(name)), "unchanged": 0}
     existing = target.toDF().select(*spec.key)
     new_rows = rows.join(existing, [rows[k].eqNullSafe(existing[k]) for k in spec.key], "left_anti").cache()
     n_new = new_rows.count()
