@@ -48,6 +48,7 @@ def test_dag_file_is_thin():
 @pytest.mark.parametrize("name,value", [
     ("target", "age"), ("vocab_size", 3000), ("hidden_units", 0), ("hidden_units", 5000),
     ("model_family", "svm"), ("shards", "1,a"), ("shards", "1,,2"), ("world_users", -5),
+    ("min_accuracy", 0.3), ("min_accuracy", 1.5), ("force_retrain", "yes"),
 ])
 def test_params_reject_invalid_values(dagbag, name, value):
     from airflow.sdk.definitions.param import ParamValidationError
