@@ -21,7 +21,7 @@ from pyspark.sql.window import Window
 from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import TargetDef, target_def
-from jobs.tokens import user_tokens
+from jobs.tokens import user_token_arrays
 
 VOCAB_SIZES = (1000, 2000, 4000, 10000)
 
@@ -32,8 +32,22 @@ def labelled_users(labels: DataFrame, target: TargetDef) -> DataFrame:
 
 
 def token_class_counts(tokens: DataFrame, labelled: DataFrame, min_users: int) -> DataFrame:
-    """(family, token, n_users, class_counts) for tokens of at least min_users labelled users."""
+    """(family, token, n_users, class_counts) for tokens of at least min_users labelled users.
+    `tokens`: one (user_id, family, token) row per user and token."""
     per_class = tokens.join(labelled, "user_id").groupBy("family", "token", "label").count()
+    return _supported(per_class, min_users)
+
+
+def class_counts_from_arrays(arrays: DataFrame, labelled: DataFrame, min_users: int) -> DataFrame:
+    """As token_class_counts, from (user_id, tokens array) rows: the label joins once per user and
+    the (token, label) counts are combined before any shuffle (a user-level join instead of a
+    token-level one: hundreds of times fewer rows move)."""
+    per_class = (arrays.join(labelled, "user_id").select("label", F.inline("tokens"))
+                 .groupBy("family", "token", "label").count())
+    return _supported(per_class, min_users)
+
+
+def _supported(per_class: DataFrame, min_users: int) -> DataFrame:
     return (per_class.groupBy("family", "token")
             .agg(F.sum("count").alias("n_users"),
                  F.map_from_entries(F.collect_list(F.struct("label", "count"))).alias("class_counts"))
@@ -126,8 +140,8 @@ def token_mi_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, c
                    tdef: TargetDef, min_users: int, run_date, families=None) -> DataFrame:
     """token_mi rows from profiles, posts and (user_id, label) of the labelled users."""
     ids = labelled.select("user_id")
-    toks = user_tokens(profiles.join(ids, "user_id"), posts.join(ids, "user_id"), families or tdef.families)
-    counts = token_class_counts(toks, labelled, min_users)
+    arrays = user_token_arrays(profiles.join(ids, "user_id"), posts.join(ids, "user_id"), families or tdef.families)
+    counts = class_counts_from_arrays(arrays, labelled, min_users)
     return ranked(mutual_information(counts, class_totals), tdef.name, run_date)
 
 

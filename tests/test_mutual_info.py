@@ -11,8 +11,15 @@ from jobs import token_mi
 from tests.conftest import NIGHT
 
 
+def _counts_from_arrays(tok_df, lab_df, min_users):
+    """The job's path: one tokens array per user, labels joined per user."""
+    arrays = tok_df.groupBy("user_id").agg(F.collect_list(F.struct("family", "token")).alias("tokens"))
+    return token_mi.class_counts_from_arrays(arrays, lab_df, min_users)
+
+
+@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_arrays], ids=["rows", "arrays"])
 @pytest.mark.parametrize("classes", [("female", "male"), ("US", "FR", "JP", "BR", "OTHER")])
-def test_mi_equals_sklearn(spark, classes):
+def test_mi_equals_sklearn(spark, classes, counting):
     rng = np.random.default_rng(3)
     n_users, n_tokens = 600, 40
     labels = rng.integers(0, len(classes), n_users)
@@ -25,7 +32,7 @@ def test_mi_equals_sklearn(spark, classes):
     tok_df = spark.createDataFrame(tokens, "user_id long, family string, token string")
     lab_df = spark.createDataFrame([(int(u), classes[labels[u]]) for u in range(n_users)], "user_id long, label string")
     totals = {c: int((labels == i).sum()) for i, c in enumerate(classes)}
-    counts = token_mi.token_class_counts(tok_df, lab_df, min_users=1)
+    counts = counting(tok_df, lab_df, min_users=1)
     got = {r["token"]: (r["mi_nats"], r["n_users"], r["p_class_given_token"])
            for r in token_mi.mutual_information(counts, totals).collect()}
     y = np.array([classes[i] for i in labels])
@@ -37,11 +44,12 @@ def test_mi_equals_sklearn(spark, classes):
             assert p[c] == pytest.approx((presence[t] & (labels == i)).sum() / n, abs=1e-12)
 
 
-def test_min_support_filters_rare_tokens(spark):
+@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_arrays], ids=["rows", "arrays"])
+def test_min_support_filters_rare_tokens(spark, counting):
     tok = spark.createDataFrame([(1, "hashtag", "#a"), (2, "hashtag", "#a"), (1, "hashtag", "#b")],
                                 "user_id long, family string, token string")
-    lab = spark.createDataFrame([(1, "female"), (2, "male")], "user_id long, label string")
-    assert [r["token"] for r in token_mi.token_class_counts(tok, lab, min_users=2).collect()] == ["#a"]
+    lab = spark.createDataFrame([(1, "female"), (2, "male"), (3, "male")], "user_id long, label string")
+    assert [r["token"] for r in counting(tok, lab, min_users=2).collect()] == ["#a"]
 
 
 def test_gendered_tokens_rank_first_on_a_generated_world(spark, world, tmp_path):
