@@ -21,11 +21,17 @@ class PipelineConfig:
     shards: int = field(default_factory=lambda: int(_env("DEMOGRAPHICS_SHARDS", "16")))
 
     def __post_init__(self):
+        # Local folders become absolute (Delta's table builder rejects relative locations);
+        # URIs (s3://, abfss://, file:/...) are kept as given.
+        for name in ("warehouse", "landing"):
+            value = getattr(self, name)
+            if ":/" not in value:
+                object.__setattr__(self, name, str(Path(value).absolute()))
         if self.shards < 1:
             raise ValueError(f"shards must be >= 1, got {self.shards}")
 
     def table_path(self, name: str) -> str:
-        return str(Path(self.warehouse) / name)
+        return f"{self.warehouse.rstrip('/')}/{name}"
 
     def landing_path(self, source: str) -> str:
         """Landing files of one source for this night: <landing>/<run_date>/<source>/."""

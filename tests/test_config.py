@@ -15,3 +15,11 @@ def test_cli_overrides_only_what_was_given(monkeypatch):
 def test_bad_shard_count_is_refused():
     with pytest.raises(ValueError):
         PipelineConfig(shards=0)
+
+
+def test_relative_folders_become_absolute_and_uris_stay(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = PipelineConfig(warehouse="var/wh", landing="s3://bucket/landing")
+    assert cfg.warehouse == str(tmp_path / "var" / "wh") and cfg.table_path("profiles") == str(tmp_path / "var/wh/profiles")
+    assert cfg.landing == "s3://bucket/landing"
+    assert cfg.with_(warehouse="s3://bucket/wh/").table_path("labels") == "s3://bucket/wh/labels"
