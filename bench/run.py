@@ -62,11 +62,17 @@ def step(name: str, **figures):
     print(f"[bench] {name}: {json.dumps(record)}", flush=True)
 
 
-def bench_generate_ingest(spark, cfg, users, rerun=True):
+def bench_generate_ingest(spark, cfg, users, rerun=True, keep=False):
+    from pathlib import Path
+
     from jobs import generate_world, ingest
 
-    with step("generate_world", users_count=users):
-        generate_world.run(spark, cfg, users=users, seed=1)
+    meta = Path(cfg.landing) / str(cfg.run_date) / "world_meta.json"
+    if keep and meta.exists() and json.loads(meta.read_text()).get("users") == users:
+        print(f"[bench] reusing the generated world in {cfg.landing}", flush=True)
+    else:
+        with step("generate_world", users_count=users):
+            generate_world.run(spark, cfg, users=users, seed=1)
     with step("ingest", users_count=users) as rec:
         summary = ingest.run(spark, cfg)
         rec["posts_inserted"] = summary["posts"]["inserted"]
@@ -259,7 +265,7 @@ def main(users, mi_scales, root, sections, keep, rerun):
     wanted = set(sections.split(","))
     print(f"[bench] machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; users={users}")
     if "ingest" in wanted:
-        bench_generate_ingest(spark, cfg, users, rerun)
+        bench_generate_ingest(spark, cfg, users, rerun, keep)
     if "labels" in wanted:
         bench_labels(spark, cfg, users)
     if "score" in wanted:
