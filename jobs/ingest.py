@@ -200,12 +200,20 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
             counts = delta_io.upsert_newest(spark, config, "fb_profiles", fb_profiles_from_records(parsed, run_date))
         else:
             counts = delta_io.insert_missing(spark, config, "follows", follows_from_records(parsed, run_date))
-        quarantined.append(quarantine_rows(parsed, source, run_date))
+        # Rejected rows are few: keep them while `parsed` is cached, so writing quarantine at the
+        # end does not parse every landing file again.
+        rejected = quarantine_rows(parsed, source, run_date).cache()
+        rejected.count()
+        quarantined.append(rejected)
         summary[source] = {"read": read, **counts, "quarantined": bad,
                            "seconds": round(time.perf_counter() - started, 2)}
         parsed.unpersist()
+    started = time.perf_counter()
     q = reduce(DataFrame.unionByName, quarantined)
-    summary["quarantine"] = delta_io.insert_missing(spark, config, "quarantine", q)
+    summary["quarantine"] = {**delta_io.insert_missing(spark, config, "quarantine", q),
+                             "seconds": round(time.perf_counter() - started, 2)}
+    for rejected in quarantined:
+        rejected.unpersist()
     return summary
 
 
