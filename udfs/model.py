@@ -1,4 +1,4 @@
-"""A trained network as plain arrays + its vocab, and its MLflow pyfunc face.
+"""A trained network as plain arrays + its vocab (its MLflow pyfunc face is udfs.pyfunc).
 
 Saved as weights.npz (W/b of every layer of every net) + model.json (classes, kind, vocab,
 threshold), so the numba scorer never needs the training library.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,6 @@ class NetworkModel:
     threshold: float = 0.0  # below this confidence the label is 'uncertain'
     meta: dict = field(default_factory=dict)
 
-    def __post_init__(self):
-        self._vocab_array = None
-
     # ---- inputs
     def indices_of(self, features_per_row) -> tuple[np.ndarray, np.ndarray]:
         """CSR (offsets, indices) of rows given as feature strings (an Arrow list<string> array, or
@@ -40,13 +38,11 @@ class NetworkModel:
             rows = pa.array([None if r is None else list(r) for r in rows], type=pa.list_(pa.string()))
         return csr_from_features(rows, self.vocab_array)
 
-    @property
+    @cached_property
     def vocab_array(self):
         import pyarrow as pa
 
-        if getattr(self, "_vocab_array", None) is None:
-            self._vocab_array = pa.array(self.vocab, type=pa.string())
-        return self._vocab_array
+        return pa.array(self.vocab, type=pa.string())
 
     # ---- scoring
     def predict_csr(self, offsets, indices) -> np.ndarray:
@@ -100,11 +96,11 @@ def csr_from_features(rows, vocab) -> tuple[np.ndarray, np.ndarray]:
     found = np.asarray(pc.index_in(flat, value_set=vocab).fill_null(-1), dtype=np.int64)
     row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
     keep = found >= 0
-    keys = np.unique(row_of[keep] * len(vocab) + found[keep])  # sorted by row, then index; distinct
-    counts = np.bincount(keys // max(len(vocab), 1), minlength=n) if len(keys) else np.zeros(n, np.int64)
+    width = max(len(vocab), 1)
+    keys = np.unique(row_of[keep] * width + found[keep])  # sorted by row, then index; distinct
     offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return offsets, (keys % max(len(vocab), 1)).astype(np.int32)
+    np.cumsum(np.bincount(keys // width, minlength=n), out=offsets[1:])
+    return offsets, (keys % width).astype(np.int32)
 
 
 def output_frame(model: NetworkModel, probs: np.ndarray, offsets: np.ndarray | None = None) -> pd.DataFrame:

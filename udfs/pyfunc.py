@@ -5,8 +5,9 @@ Kept apart from udfs.model so the numba scoring path never imports mlflow on Spa
 from __future__ import annotations
 
 import mlflow.pyfunc
-import numpy as np
+import pyarrow as pa
 
+from udfs.arrow_adapter import csr_of
 from udfs.model import NetworkModel, output_frame
 
 
@@ -19,11 +20,8 @@ class PyfuncNetwork(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         if "indices" in model_input.columns:
-            col = model_input["indices"]
-            lengths = np.fromiter((0 if v is None else len(v) for v in col), dtype=np.int64, count=len(col))
-            offsets = np.concatenate([[0], np.cumsum(lengths)])
-            values = (np.concatenate([np.asarray(v, dtype=np.int32) for v in col if v is not None and len(v)])
-                      if lengths.sum() else np.zeros(0, dtype=np.int32))
+            rows = [None if v is None else list(v) for v in model_input["indices"]]
+            offsets, values = csr_of(pa.array(rows, type=pa.list_(pa.int32())))
         else:
             offsets, values = self.model.indices_of(model_input["features"].tolist())
         return output_frame(self.model, self.model.predict_csr(offsets, values), offsets)
