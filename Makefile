@@ -53,18 +53,9 @@ test: setup
 bench: setup
 	$(PY) -m bench.run
 
-# Airflow processes use the project's own home and connection, never the user's.
-AIRFLOW_ENV = AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__LOAD_EXAMPLES=False \
-	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags PATH=$(CURDIR)/.venv/bin:$$PATH \
-	AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "local[*]"}'
-
-# Airflow standalone (scheduler, API server, UI) on http://127.0.0.1:8080, project-local home.
+# Airflow standalone (scheduler, API server, UI) on http://127.0.0.1:8080, project-local home (var/airflow).
 airflow-ui: setup
-	@echo "Airflow UI: http://127.0.0.1:8080  user: admin  password: printed by Airflow as it starts, and kept in"
-	@echo "  $(CURDIR)/var/airflow/simple_auth_manager_passwords.json.generated"
-	@echo "Trigger 'demographics_nightly' with the form (Trigger -> parameters) to choose target, vocab size, shards..."
-	$(AIRFLOW_ENV) AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 \
-	    AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin .venv/bin/airflow standalone
+	$(PY) -m jobs.airflow_ui
 
 # The MLflow UI on the project's own store (var/mlflow), localhost only.
 mlflow-ui: setup

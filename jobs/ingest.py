@@ -186,7 +186,9 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
             parsed = parse_csv_lines(raw, CSV_SOURCES[source])
             if source == "fb_profiles":
                 parsed = fb_profiles_with_checks(parsed)
-        parsed = parsed.cache()
+        # Only rejected records need their raw line (for quarantine): good ones drop it before the
+        # cache, which then holds the typed columns alone (about half the memory for posts).
+        parsed = parsed.withColumn("value", F.when(F.col("reason").isNotNull(), F.col("value"))).cache()
         by_reason = {r["reason"]: r["count"] for r in parsed.groupBy("reason").count().collect()}
         read = sum(by_reason.values())
         bad = dict(sorted((k, v) for k, v in by_reason.items() if k is not None))

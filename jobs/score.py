@@ -1,7 +1,7 @@
 """Score every profile (or chosen shards) with the champion model -> Delta `predictions`.
 
-Tokens -> the model's vocab indices (Arrow list<int32>) -> numba forward pass inside
-mapInArrow, one numba thread per Spark task. A night's rows for the scored shards are replaced
+Each profile's texts -> numba tokeniser -> the model's vocab indices (CSR) -> numba forward pass,
+all inside one mapInArrow, one numba thread per Spark task. A night's rows for the scored shards are replaced
 atomically, so rerunning a night leaves one copy of each row.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, Stru
 from jobs import delta_io
 from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
-from jobs.tokens import FEATURE_SEP, feature_strings, user_token_arrays
+from jobs.tokens import FEATURE_SEP, needs_posts, user_texts
 from udfs.arrow_adapter import load_network, score_batches
 
 
@@ -44,21 +44,19 @@ def model_families(vocab: list[str]) -> tuple[str, ...]:
     return tuple(sorted({f.split(FEATURE_SEP, 1)[0] for f in vocab}))
 
 
-def feature_vectors(profiles: DataFrame, posts: DataFrame, families) -> DataFrame:
-    """(user_id, shard, features): every given profile with its distinct "<family>\t<token>" strings.
-    Mapping them to the model's vocab happens in Arrow inside the scorer (one hash lookup each)."""
-    arrays = user_token_arrays(profiles.select("user_id", "shard", "biography", "full_name"), posts, families,
-                               keep=("shard",))
-    return arrays.select("user_id", "shard", feature_strings(F.col("tokens")).alias("features"))
+def score_inputs(profiles: DataFrame, posts: DataFrame, families) -> DataFrame:
+    """(user_id, shard, biography, full_name, captions): every given profile with its recent
+    captions; the scorer tokenises them and looks the tokens up in the model's vocab in one pass."""
+    return user_texts(profiles, posts if needs_posts(families) else None, keep=("shard",))
 
 
-def predict_batch(vectors: DataFrame, model_folder: str, classes: list[str]) -> DataFrame:
-    """Scores (user_id, shard, features or indices) with the numba kernels inside mapInArrow."""
+def predict_batch(inputs: DataFrame, model_folder: str, classes: list[str]) -> DataFrame:
+    """Scores (user_id, shard, texts or indices) with the numba kernels inside mapInArrow."""
     schema = StructType([StructField("user_id", LongType()), StructField("shard", IntegerType()),
                          StructField("label", StringType()), StructField("confidence", FloatType())]
                         + [StructField(f"p_{c}", FloatType()) for c in classes])
     folder = model_folder
-    return vectors.mapInArrow(lambda batches: score_batches(batches, folder), schema)
+    return inputs.mapInArrow(lambda batches: score_batches(batches, folder), schema)
 
 
 def prediction_rows(scored: DataFrame, target: str, classes: list[str], model_name: str, version: str, run_date) -> DataFrame:
@@ -78,8 +76,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
     if shards:  # only the chosen shards' posts are tokenised
         profiles = profiles.where(F.col("shard").isin(*shards))
         posts = posts.join(profiles.select("user_id"), "user_id", "left_semi")
-    vectors = feature_vectors(profiles, posts, model_families(model.vocab))
-    rows = prediction_rows(predict_batch(vectors, folder, model.classes), target, model.classes, name, version,
+    inputs = score_inputs(profiles, posts, model_families(model.vocab))
+    rows = prediction_rows(predict_batch(inputs, folder, model.classes), target, model.classes, name, version,
                            config.run_date)
     condition = f"run_date = '{config.run_date}' AND target = '{target}'"
     if shards:

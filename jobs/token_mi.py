@@ -21,7 +21,7 @@ from pyspark.sql.window import Window
 from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import TargetDef, target_def
-from jobs.tokens import user_token_arrays
+from jobs.tokens import class_counts, needs_posts, user_texts
 
 VOCAB_SIZES = (1000, 2000, 4000, 10000)
 
@@ -38,13 +38,10 @@ def token_class_counts(tokens: DataFrame, labelled: DataFrame, min_users: int) -
     return _supported(per_class, min_users)
 
 
-def class_counts_from_arrays(arrays: DataFrame, labelled: DataFrame, min_users: int) -> DataFrame:
-    """As token_class_counts, from (user_id, tokens array) rows: the label joins once per user and
-    the (token, label) counts are combined before any shuffle (a user-level join instead of a
-    token-level one: hundreds of times fewer rows move)."""
-    per_class = (arrays.join(labelled, "user_id").select("label", F.inline("tokens"))
-                 .groupBy("family", "token", "label").count())
-    return _supported(per_class, min_users)
+def class_counts_from_texts(texts: DataFrame, families, classes, min_users: int) -> DataFrame:
+    """As token_class_counts, from user_texts rows with a `label`: the numba tokeniser counts
+    (token, class) per partition, so only per-partition distinct tokens are shuffled."""
+    return _supported(class_counts(texts, families, classes), min_users)
 
 
 def _supported(per_class: DataFrame, min_users: int) -> DataFrame:
@@ -139,9 +136,11 @@ def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, to
 def token_mi_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, class_totals: dict[str, int],
                    tdef: TargetDef, min_users: int, run_date, families=None) -> DataFrame:
     """token_mi rows from profiles, posts and (user_id, label) of the labelled users."""
-    ids = labelled.select("user_id")
-    arrays = user_token_arrays(profiles.join(ids, "user_id"), posts.join(ids, "user_id"), families or tdef.families)
-    counts = class_counts_from_arrays(arrays, labelled, min_users)
+    families = tuple(families or tdef.families)
+    texts = user_texts(profiles.join(labelled, "user_id"),
+                       posts.join(labelled.select("user_id"), "user_id", "left_semi") if needs_posts(families) else None,
+                       keep=("label",))
+    counts = class_counts_from_texts(texts, families, list(class_totals), min_users)
     return ranked(mutual_information(counts, class_totals), tdef.name, run_date)
 
 

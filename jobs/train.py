@@ -29,7 +29,8 @@ from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.token_mi import labelled_users
-from jobs.tokens import feature_strings, user_token_arrays, with_vocab_indices
+from jobs.tokens import needs_posts, user_texts, with_vocab_indices
+from udfs.arrow_adapter import csr_of_lists
 from udfs.model import TOKEN_SEP, NetworkModel
 from udfs.pyfunc import PyfuncNetwork
 
@@ -47,24 +48,22 @@ def is_test_user(user_id) -> "F.Column":
 
 
 # ---------------------------------------------------------------- data
-def feature_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, vocab: DataFrame, families) -> DataFrame:
-    """(user_id, label, full_name, is_test, indices, features) of labelled users.
+def feature_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, vocab: list[str], families) -> DataFrame:
+    """(user_id, label, full_name, is_test, indices, biography, captions) of labelled users.
 
-    indices: positions in this vocab; features: every token as '<family>\\t<token>' (lets another
-    model with another vocab be evaluated on the same users)."""
-    ids = labelled.select("user_id")
-    arrays = user_token_arrays(profiles.join(ids, "user_id"), posts.join(ids, "user_id"), families)
-    return (with_vocab_indices(arrays, vocab).join(labelled, "user_id")
-            .join(profiles.select("user_id", "full_name"), "user_id")
-            .select("user_id", "label", "full_name", is_test_user(F.col("user_id")).alias("is_test"),
-                    feature_strings(F.col("tokens")).alias("features"), "indices"))
+    indices: positions in this vocab; biography and captions are kept for test users only (they
+    let another model with another vocab, the champion, be scored on the same users)."""
+    test = is_test_user(F.col("user_id"))
+    texts = user_texts(profiles.join(labelled, "user_id"),
+                       posts.join(labelled.select("user_id"), "user_id", "left_semi") if needs_posts(families) else None,
+                       keep=("label",))
+    texts = texts.select("user_id", "label", "full_name", test.alias("is_test"), "biography", "captions")
+    return with_vocab_indices(texts, vocab, keep=("user_id", "label", "full_name", "is_test")).join(
+        texts.where("is_test").select("user_id", "biography", "captions"), "user_id", "left")
 
 
 def to_csr(indices: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    lengths = indices.map(len).to_numpy()
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    values = np.concatenate([np.asarray(v, dtype=np.int32) for v in indices]) if lengths.sum() else np.zeros(0, np.int32)
-    return offsets, values
+    return csr_of_lists(indices)
 
 
 def csr_matrix(indices: pd.Series, width: int):
@@ -258,7 +257,7 @@ def network_svg(model: NetworkModel, path: Path, heavy: float = 0.8, max_inputs:
 
 # ---------------------------------------------------------------- MLflow and the gate
 def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> tuple[float | None, str | None]:
-    """The current champion's gate metric on this test set (scored from raw features), if any."""
+    """The current champion's gate metric on this test set (scored from the users' texts), if any."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -268,7 +267,7 @@ def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> t
     except MlflowException:
         return None, None
     champion = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
-    out = champion.predict(pd.DataFrame({"features": test["features"]}))
+    out = champion.predict(test[["biography", "full_name", "captions"]])
     probs = out[[f"p_{c}" for c in classes]].to_numpy()
     y = test["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     return evaluate(y, probs, classes)[GATE_METRIC], version.version
@@ -337,7 +336,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         keep = int(1_000_000 * max_users / n_labelled)
         labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
     frame = feature_frame(delta_io.read_table(spark, config, "profiles"), delta_io.read_table(spark, config, "posts"),
-                          labelled, vocab, families)
+                          labelled, features, families)
     data = frame.orderBy("user_id").toPandas()
     train, test = data[~data["is_test"]].reset_index(drop=True), data[data["is_test"]].reset_index(drop=True)
     code = {c: i for i, c in enumerate(classes)}

@@ -83,19 +83,26 @@ def test_rows_without_tokens_are_uncertain():
     assert list(labels) == ["female", "uncertain"]
 
 
-def test_features_map_to_vocab_positions_like_a_dict_lookup():
-    """Arrow's hash lookup gives what a Python dict would: known features only, once per row,
-    sorted; nulls and sliced arrays (offsets not starting at 0) included."""
-    from udfs.model import csr_from_features
+def test_vocab_lookup_equals_a_dict_lookup_of_the_users_tokens():
+    """Users' texts -> vocab positions, as a dict over the tokeniser's own token list would give:
+    known tokens only, once per user, sorted; null texts, null lists and sliced arrays included."""
+    from udfs.tokenizer import FAMILIES, FEATURE_SEP, VocabLookup, token_table
 
-    vocab = [f"hashtag\t#t{i}" for i in range(50)] + ["word\tcafé", "emoji\t🇫🇷"]
-    index = {f: i for i, f in enumerate(vocab)}
     rng = np.random.default_rng(3)
-    pool = vocab + ["hashtag\t#unknown", "word\tcafe", "emoji\t🇩🇪"]
-    rows = [list(rng.choice(pool, rng.integers(0, 12))) for _ in range(200)] + [None, [], ["word\tcafé"] * 3]
-    arr = pa.array([None] * 7 + rows, type=pa.list_(pa.string())).slice(7)
-    offsets, values = csr_from_features(arr, pa.array(vocab))
-    assert len(offsets) == len(rows) + 1 and offsets[0] == 0
-    for i, row in enumerate(rows):
-        expected = sorted({index[f] for f in (row or []) if f in index})
-        assert values[offsets[i]:offsets[i + 1]].tolist() == expected, i
+    words = ["café", "#café", "#東京", "gym", "#gym", "🇫🇷", "😍", "l'amour", "x", "#a_b", "москва", "hello"]
+    captions = [None if rng.random() < 0.05 else [" ".join(rng.choice(words, rng.integers(0, 6)))
+                                                   for _ in range(rng.integers(0, 4))] for _ in range(300)]
+    bios = [None if rng.random() < 0.2 else " ".join(rng.choice(words, 3)) for _ in range(300)]
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array([None] * 5 + bios, pa.string()).slice(5), pa.array(["Élodie Martin"] * 300, pa.string()),
+         pa.array([[]] * 5 + captions, pa.list_(pa.string())).slice(5)], names=["biography", "full_name", "captions"])
+    tokens = token_table(batch, FAMILIES).to_pandas()
+    pool = sorted(set(tokens["family"] + FEATURE_SEP + tokens["token"]))
+    vocab = list(rng.choice(pool, len(pool) // 2, replace=False)) + ["hashtag\t#never-seen", "word\tcafe"]
+    index = {f: i for i, f in enumerate(vocab)}
+    offsets, values = VocabLookup(vocab).csr(batch)
+    assert len(offsets) == 301 and offsets[0] == 0
+    for row in range(300):
+        mine = tokens[tokens["row"] == row]
+        expected = sorted({index[f] for f in mine["family"] + FEATURE_SEP + mine["token"] if f in index})
+        assert values[offsets[row]:offsets[row + 1]].tolist() == expected, row

@@ -11,13 +11,17 @@ from jobs import token_mi
 from tests.conftest import NIGHT
 
 
-def _counts_from_arrays(tok_df, lab_df, min_users):
-    """The job's path: one tokens array per user, labels joined per user."""
-    arrays = tok_df.groupBy("user_id").agg(F.collect_list(F.struct("family", "token")).alias("tokens"))
-    return token_mi.class_counts_from_arrays(arrays, lab_df, min_users)
+def _counts_from_texts(tok_df, lab_df, min_users):
+    """The job's path: each user's hashtags written into a caption, tokenised and counted in numba."""
+    captions = tok_df.groupBy("user_id").agg(F.array(F.concat_ws(" ", F.collect_list("token"))).alias("captions"))
+    texts = (lab_df.join(captions, "user_id", "left")
+             .select("user_id", "label", F.lit(None).cast("string").alias("biography"),
+                     F.lit(None).cast("string").alias("full_name"), "captions"))
+    classes = [r["label"] for r in lab_df.select("label").distinct().collect()]
+    return token_mi.class_counts_from_texts(texts, ("hashtag",), classes, min_users)
 
 
-@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_arrays], ids=["rows", "arrays"])
+@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_texts], ids=["rows", "texts"])
 @pytest.mark.parametrize("classes", [("female", "male"), ("US", "FR", "JP", "BR", "OTHER")])
 def test_mi_equals_sklearn(spark, classes, counting):
     rng = np.random.default_rng(3)
@@ -44,7 +48,7 @@ def test_mi_equals_sklearn(spark, classes, counting):
             assert p[c] == pytest.approx((presence[t] & (labels == i)).sum() / n, abs=1e-12)
 
 
-@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_arrays], ids=["rows", "arrays"])
+@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_texts], ids=["rows", "texts"])
 def test_min_support_filters_rare_tokens(spark, counting):
     tok = spark.createDataFrame([(1, "hashtag", "#a"), (2, "hashtag", "#a"), (1, "hashtag", "#b")],
                                 "user_id long, family string, token string")

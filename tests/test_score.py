@@ -4,6 +4,7 @@ import numpy as np
 from pyspark.sql import functions as F
 
 from jobs import score
+from jobs.tokens import with_vocab_indices
 
 
 def _predictions(spark, cfg):
@@ -38,9 +39,10 @@ def test_uncertain_users_are_below_the_models_threshold(spark, gender_world, tra
     confident_uncertain = preds.where((F.col("label") == "uncertain") & (F.col("confidence") >= threshold + 1e-6))
     model = mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model
     profiles = spark.read.format("delta").load(cfg.table_path("profiles"))
-    vectors = score.feature_vectors(profiles, spark.read.format("delta").load(cfg.table_path("posts")),
-                                    score.model_families(model.vocab))
-    in_vocab = F.size(F.filter("features", lambda f: f.isin(*model.vocab)))
+    inputs = score.score_inputs(profiles, spark.read.format("delta").load(cfg.table_path("posts")),
+                                score.model_families(model.vocab))
+    in_vocab = F.size("indices")
+    vectors = with_vocab_indices(inputs, model.vocab, keep=("user_id",))
     with_tokens = confident_uncertain.join(vectors.where(in_vocab > 0), "user_id")
     assert with_tokens.count() == 0
     no_tokens = vectors.where(in_vocab == 0).select("user_id")
@@ -54,11 +56,11 @@ def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
     profiles = spark.read.format("delta").load(cfg.table_path("profiles")).where("shard = 0")
     posts = spark.read.format("delta").load(cfg.table_path("posts"))
-    vectors = score.feature_vectors(profiles, posts, score.model_families(model.vocab)).cache()
-    ours = score.predict_batch(vectors, folder, model.classes)
+    inputs = score.score_inputs(profiles, posts, score.model_families(model.vocab)).cache()
+    ours = score.predict_batch(inputs, folder, model.classes)
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
                                   result_type="label string, confidence double, p_female double, p_male double")
-    theirs = vectors.select("user_id", udf(F.struct("features")).alias("r")).select("user_id", "r.*")
+    theirs = inputs.select("user_id", udf(F.struct("biography", "full_name", "captions")).alias("r")).select("user_id", "r.*")
     a = ours.toPandas().sort_values("user_id").reset_index(drop=True)
     b = theirs.toPandas().sort_values("user_id").reset_index(drop=True)
     assert len(a) == len(b) > 100

@@ -1,11 +1,15 @@
-"""Token families on tiny frames: Unicode, case folding, emoji, one presence per user."""
-from jobs.tokens import user_tokens
+"""Token families: Unicode, case folding, emoji, one presence per user; the numba tokeniser
+against the same rules written as Spark regexes on a generated world."""
+from pyspark.sql import functions as F
+
+from jobs.tokens import FAMILIES, user_texts, user_tokens
+from tests.spark_regex_tokens import regex_user_tokens
 
 
 def _tokens(spark, captions, bio="", name=""):
     profiles = spark.createDataFrame([(1, bio, name)], "user_id long, biography string, full_name string")
     posts = spark.createDataFrame([(1, c) for c in captions], "user_id long, caption string")
-    rows = user_tokens(profiles, posts, ("hashtag", "word", "char3", "emoji", "bio_word", "name_word")).collect()
+    rows = user_tokens(user_texts(profiles, posts), FAMILIES).collect()
     out = {}
     for r in rows:
         out.setdefault(r["family"], []).append(r["token"])
@@ -26,8 +30,29 @@ def test_each_token_once_per_user_and_char_ngrams(spark):
     assert got["char3"] == sorted(["hel", "ell", "llo"])
 
 
+def test_words_apostrophes_mentions_and_lone_flags(spark):
+    got = _tokens(spark, ["l'amour @anna #'ab x 'ok 🇫 a"])
+    assert got["word"] == sorted(["l'amour", "ab", "'ok"])  # @anna is a mention; 'x', 'a' too short
+    assert "emoji" not in got  # a lone regional indicator is not a flag
+
+
 def test_bio_and_name_are_families_of_their_own(spark):
     got = _tokens(spark, [], bio="Mom of 2 📍 Lyon #MomLife", name="Élodie Martin")
     assert {"mom", "lyon", "#momlife", "📍"} <= set(got["bio_word"])
     assert got["name_word"] == sorted(["élodie", "martin"])
     assert "hashtag" not in got
+
+
+def test_numba_tokens_equal_the_spark_regex_rules_on_a_generated_world(spark, world):
+    """Every token of every user, all six families. The one allowed difference: Java lower-cases
+    'İ' to 'i' + U+0307 where Arrow gives 'i' (Turkish names), which the comparison folds."""
+    cfg, _ = world
+    profiles = spark.read.format("delta").load(cfg.table_path("profiles"))
+    posts = spark.read.format("delta").load(cfg.table_path("posts"))
+    ours = user_tokens(user_texts(profiles, posts), FAMILIES)
+    theirs = regex_user_tokens(profiles, posts).withColumn("token", F.regexp_replace("token", "i\u0307", "i"))
+    n = ours.count()
+    assert n > 100_000 and ours.distinct().count() == n
+    assert ours.select("family").distinct().count() == len(FAMILIES)
+    assert ours.exceptAll(theirs).count() == 0
+    assert theirs.distinct().exceptAll(ours).count() == 0

@@ -56,13 +56,13 @@ def _model_of(kind, trained):
 def test_logged_model_reloads_and_predicts_the_same(trained):
     test = trained["_test"]
     loaded = mlflow.pyfunc.load_model("models:/gender@champion")
-    from_features = loaded.predict(pd.DataFrame({"features": test["features"]}))
+    from_texts = loaded.predict(test[["biography", "full_name", "captions"]])
     from_indices = loaded.predict(pd.DataFrame({"indices": test["indices"]}))
     inner = loaded.unwrap_python_model().model
     probs = inner.predict_csr(*train.to_csr(test["indices"]))
-    assert np.allclose(from_features[["p_female", "p_male"]].to_numpy(), probs, atol=1e-9)
+    assert np.allclose(from_texts[["p_female", "p_male"]].to_numpy(), probs, atol=1e-9)
     assert np.allclose(from_indices[["p_female", "p_male"]].to_numpy(), probs, atol=1e-9)
-    assert set(from_features["label"]) <= {"female", "male", "uncertain"}
+    assert set(from_texts["label"]) <= {"female", "male", "uncertain"}
     assert trained["runs"]["mlp1"]["alias"] == "champion"
 
 

@@ -28,6 +28,11 @@ def csr_of(indices: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, values
 
 
+def csr_of_lists(rows) -> tuple[np.ndarray, np.ndarray]:
+    """csr_of for a Python/pandas sequence of index lists (None = empty)."""
+    return csr_of(pa.array([None if r is None else list(r) for r in rows], type=pa.list_(pa.int32())))
+
+
 def load_network(source: str) -> NetworkModel:
     """A network from a local folder (weights.npz + model.json), or from an MLflow model URI."""
     model = _MODELS.get(source)
@@ -42,15 +47,15 @@ def load_network(source: str) -> NetworkModel:
 
 
 def score_batches(batches, source: str, id_columns: tuple[str, ...] = ("user_id", "shard")):
-    """mapInArrow body: batches with id columns + `features` (list<string> "<family>\t<token>") or
-    `indices` (list<int32> vocab positions) -> ids, label, confidence, p_<class>."""
+    """mapInArrow body: batches with id columns + the users' texts (biography, full_name, captions)
+    or `indices` (list<int32> vocab positions) -> ids, label, confidence, p_<class>."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core per Spark task: no oversubscription
     model = load_network(source)
     for batch in batches:
-        if "features" in batch.schema.names:
-            offsets, values = model.indices_of(batch.column("features"))
-        else:
+        if "indices" in batch.schema.names:
             offsets, values = csr_of(batch.column("indices"))
+        else:
+            offsets, values = model.vocab_lookup.csr(batch)
         probs = model.predict_csr(offsets, values)
         labels, confidence = model.label(probs, offsets)
         columns = [batch.column(c) for c in id_columns]

@@ -28,21 +28,20 @@ class NetworkModel:
     meta: dict = field(default_factory=dict)
 
     # ---- inputs
-    def indices_of(self, features_per_row) -> tuple[np.ndarray, np.ndarray]:
-        """CSR (offsets, indices) of rows given as feature strings (an Arrow list<string> array, or
-        any sequence of lists); unknown features dropped, each index once per row, sorted."""
+    def indices_of_texts(self, batch) -> tuple[np.ndarray, np.ndarray]:
+        """CSR (offsets, sorted distinct vocab indices) of an Arrow batch (or pandas frame) with
+        biography, full_name and captions (list of strings), tokenised as in training."""
         import pyarrow as pa
 
-        rows = features_per_row
-        if not isinstance(rows, (pa.Array, pa.ChunkedArray)):
-            rows = pa.array([None if r is None else list(r) for r in rows], type=pa.list_(pa.string()))
-        return csr_from_features(rows, self.vocab_array)
+        if not isinstance(batch, (pa.RecordBatch, pa.Table)):
+            batch = _texts_batch(batch)
+        return self.vocab_lookup.csr(batch)
 
     @cached_property
-    def vocab_array(self):
-        import pyarrow as pa
+    def vocab_lookup(self):
+        from udfs.tokenizer import VocabLookup
 
-        return pa.array(self.vocab, type=pa.string())
+        return VocabLookup(self.vocab)
 
     # ---- scoring
     def predict_csr(self, offsets, indices) -> np.ndarray:
@@ -78,29 +77,22 @@ class NetworkModel:
         return cls(spec["classes"], spec["kind"], nets, spec["vocab"], spec["threshold"], spec.get("meta", {}))
 
 
-def csr_from_features(rows, vocab) -> tuple[np.ndarray, np.ndarray]:
-    """Arrow list<string> rows -> CSR of their positions in `vocab` (an Arrow string array).
-
-    One hash lookup per feature in Arrow's C++ (`index_in`), then numpy: no Python per row.
-    Handles nulls and sliced arrays; duplicates within a row count once (inputs are presences)."""
+def _texts_batch(frame: pd.DataFrame):
+    """Arrow batch of the text columns of a pandas frame (absent columns are empty)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    if isinstance(rows, pa.ChunkedArray):
-        rows = rows.combine_chunks()
-    n = len(rows)
-    if rows.null_count:
-        rows = pc.fill_null(rows, pa.scalar([], rows.type))
-    lengths = np.asarray(pc.list_value_length(rows).fill_null(0), dtype=np.int64)
-    flat = pc.list_flatten(rows)  # respects slicing, unlike .values
-    found = np.asarray(pc.index_in(flat, value_set=vocab).fill_null(-1), dtype=np.int64)
-    row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    keep = found >= 0
-    width = max(len(vocab), 1)
-    keys = np.unique(row_of[keep] * width + found[keep])  # sorted by row, then index; distinct
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys // width, minlength=n), out=offsets[1:])
-    return offsets, (keys % width).astype(np.int32)
+    n = len(frame)
+    def column(name, kind):
+        if name not in frame.columns:
+            return pa.nulls(n, kind)
+        values = frame[name].tolist()
+        if kind != pa.string():
+            values = [None if v is None else [str(x) for x in v] for v in values]
+        return pa.array(values, type=kind)
+
+    return pa.RecordBatch.from_arrays(
+        [column("biography", pa.string()), column("full_name", pa.string()), column("captions", pa.list_(pa.string()))],
+        names=["biography", "full_name", "captions"])
 
 
 def output_frame(model: NetworkModel, probs: np.ndarray, offsets: np.ndarray | None = None) -> pd.DataFrame:

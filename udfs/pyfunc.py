@@ -5,23 +5,22 @@ Kept apart from udfs.model so the numba scoring path never imports mlflow on Spa
 from __future__ import annotations
 
 import mlflow.pyfunc
-import pyarrow as pa
 
-from udfs.arrow_adapter import csr_of
+from udfs.arrow_adapter import csr_of_lists
 from udfs.model import NetworkModel, output_frame
 
 
 class PyfuncNetwork(mlflow.pyfunc.PythonModel):
-    """Input: a DataFrame with `features` (list of "<family>\\t<token>") or `indices` (list of
-    this model's vocab indices). Output: label, confidence and p_<class> columns."""
+    """Input: a DataFrame of users' texts — `biography`, `full_name`, `captions` (list of recent
+    captions); absent columns count as empty — or `indices` (list of this model's vocab indices).
+    Output: label, confidence and p_<class> columns."""
 
     def load_context(self, context):
         self.model = NetworkModel.load(context.artifacts["network"])
 
     def predict(self, context, model_input, params=None):
         if "indices" in model_input.columns:
-            rows = [None if v is None else list(v) for v in model_input["indices"]]
-            offsets, values = csr_of(pa.array(rows, type=pa.list_(pa.int32())))
+            offsets, values = csr_of_lists(model_input["indices"])
         else:
-            offsets, values = self.model.indices_of(model_input["features"].tolist())
+            offsets, values = self.model.indices_of_texts(model_input)
         return output_frame(self.model, self.model.predict_csr(offsets, values), offsets)
