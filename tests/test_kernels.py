@@ -106,3 +106,32 @@ def test_vocab_lookup_equals_a_dict_lookup_of_the_users_tokens():
         mine = tokens[tokens["row"] == row]
         expected = sorted({index[f] for f in mine["family"] + FEATURE_SEP + mine["token"] if f in index})
         assert values[offsets[row]:offsets[row + 1]].tolist() == expected, row
+
+
+def test_token_counter_over_batches_equals_counting_each_users_distinct_tokens():
+    """Users per (token, class) across several batches, from a tiny table that has to regrow many
+    times; unlabelled rows (-1) are skipped."""
+    from collections import Counter
+
+    from udfs.tokenizer import FAMILIES, TokenCounter, token_table
+
+    rng = np.random.default_rng(5)
+    words = ["café", "#café", "#東京", "gym", "#gym", "🇫🇷", "😍", "l'amour", "москва", "hello", "#a_b", "x"]
+    batches, labels = [], []
+    for size in (50, 1, 120):
+        batches.append(pa.RecordBatch.from_arrays(
+            [pa.array([" ".join(rng.choice(words, 2)) for _ in range(size)]),
+             pa.array(["Ana Silva" if rng.random() < 0.5 else None for _ in range(size)], pa.string()),
+             pa.array([[" ".join(rng.choice(words, rng.integers(0, 5))) + f" #u{rng.integers(0, 400)}"
+                        for _ in range(rng.integers(0, 3))] for _ in range(size)], pa.list_(pa.string()))],
+            names=["biography", "full_name", "captions"]))
+        labels.append(rng.integers(-1, 3, size))
+    counter = TokenCounter(FAMILIES, 3, capacity=16)
+    expected = Counter()
+    for batch, lab in zip(batches, labels):
+        counter.add(batch, lab)
+        for row in token_table(batch, FAMILIES).to_pylist():
+            if lab[row["row"]] >= 0:
+                expected[(row["family"], row["token"], "abc"[lab[row["row"]]])] += 1
+    got = {(r["family"], r["token"], r["label"]): r["count"] for r in counter.result(["a", "b", "c"]).to_pylist()}
+    assert len(got) > 100 and got == dict(expected)
