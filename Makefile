@@ -15,7 +15,7 @@ export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
 
 .PHONY: setup run run-jobs test bench mlflow-ui airflow-ui clean
-setup: .venv/.synced .cache/jars/.fetched
+setup: .venv/.synced .cache/jars/.fetched .cache/numba/.warm
 
 $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .cache/uv uv==$(UV_VERSION)
@@ -28,6 +28,11 @@ $(UV):
 .cache/jars/.fetched: build/delta-jars.pom.xml
 	mvn -q -f build/delta-jars.pom.xml dependency:copy-dependencies \
 	    -DincludeGroupIds=io.delta,io.unitycatalog -DoutputDirectory=$(CURDIR)/.cache/jars
+	touch $@
+
+# numba kernels compiled once into the cache every process shares (udfs/__init__.py).
+.cache/numba/.warm: .venv/.synced udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py
+	$(PY) -m udfs.warm
 	touch $@
 
 # One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):

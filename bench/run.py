@@ -86,11 +86,41 @@ def bench_generate_ingest(spark, cfg, users, rerun=True, keep=False):
         rec["inserted"] = sum(v.get("inserted", 0) for v in again.values())
 
 
-def bench_labels(spark, cfg, users):
-    from jobs import labels
+def bench_labels(spark, cfg, users, scales=()):
+    """The labels job at 1x; then its transforms over k copies of the world (user ids shifted, and
+    each copy's Facebook profiles and the links to them shifted alike, so every copy labels the
+    same share of users), written to Spark's no-op sink."""
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io, labels
+    from jobs.fb_links import extract_links
 
     with step("labels_from_facebook_links", users_count=users) as rec:
         rec.update(labels.run(spark, cfg)["labels_by_class"])
+    profiles = delta_io.read_table(spark, cfg, "profiles")
+    fb_profiles = delta_io.read_table(spark, cfg, "fb_profiles")
+    offset = 10**10
+    for k in scales:
+        def copies(df, shift):
+            out = df
+            for i in range(1, k):
+                out = out.unionByName(shift(df, i))
+            return out
+        users_k = copies(profiles, lambda df, i: df.withColumn("user_id", F.col("user_id") + i * offset))
+        fb_k = copies(fb_profiles, lambda df, i: df.withColumn("fb_id", F.col("fb_id") + i * offset)
+                      .withColumn("fb_username", F.concat("fb_username", F.lit(f"x{i}"))))
+        copy = F.floor(F.col("user_id") / offset).cast("long")
+        shifted_key = (F.when(copy == 0, F.col("fb_key"))
+                       .when(F.col("fb_key").startswith("id:"),
+                             F.concat(F.lit("id:"), (F.substring("fb_key", 4, 40).cast("long") + copy * offset).cast("string")))
+                       .otherwise(F.concat("fb_key", F.lit("x"), copy.cast("string"))))
+        with step(f"labels_transforms_{k}x", users_count=users * k) as rec:
+            links = extract_links(users_k).withColumn("fb_key", shifted_key).cache()
+            labels.fb_links_rows(links, cfg.run_date).write.format("noop").mode("overwrite").save()
+            existing = spark.createDataFrame([], delta_io.read_table(spark, cfg, "labels").schema)
+            rows, _ = labels.facebook_labels(labels.resolve_links(links, fb_k), existing, cfg.run_date)
+            rec.update({r["label"]: r["count"] for r in rows.groupBy("label").count().collect()})
+            links.unpersist()
 
 
 def bench_mi(spark, cfg, scales, with_peer):
@@ -251,7 +281,7 @@ def bench_score(spark, cfg, users):
 
 @click.command()
 @click.option("--users", type=int, default=int(os.environ.get("BENCH_USERS", 1_000_000)), show_default=True)
-@click.option("--mi-scales", default="1,5", show_default=True, help="World copies for the MI step.")
+@click.option("--mi-scales", default="1,5", show_default=True, help="World copies for the labels and MI steps.")
 @click.option("--root", default="var/bench", show_default=True)
 @click.option("--sections", default="ingest,labels,mi,peer,score,train,kernel", show_default=True)
 @click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
@@ -269,7 +299,7 @@ def main(users, mi_scales, root, sections, keep, rerun):
     if "ingest" in wanted:
         bench_generate_ingest(spark, cfg, users, rerun, keep)
     if "labels" in wanted:
-        bench_labels(spark, cfg, users)
+        bench_labels(spark, cfg, users, [int(k) for k in mi_scales.split(",")])
     if "score" in wanted:
         bench_score(spark, cfg, users)
     if "mi" in wanted:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from udfs import NUMBA_CACHE_DIR
 from jobs.config import PROJECT_ROOT
 
 JARS_DIR = Path(os.environ.get("DEMOGRAPHICS_JARS_DIR", PROJECT_ROOT / ".cache" / "jars"))
@@ -55,7 +56,7 @@ def start_spark(app_name: str = "demographics", master: str | None = None, extra
         "spark.driver.memory": os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g"),
         # numba kernels: one thread per Spark task, compiled code cached where every worker finds it.
         "spark.executorEnv.NUMBA_NUM_THREADS": "1",
-        "spark.executorEnv.NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "numba")),
+        "spark.executorEnv.NUMBA_CACHE_DIR": NUMBA_CACHE_DIR,
     }
     if jars:
         conf["spark.jars"] = ",".join(jars)
