@@ -31,20 +31,16 @@ def labelled_users(labels: DataFrame, target: TargetDef) -> DataFrame:
             .select("user_id", "label").dropDuplicates(["user_id"]))
 
 
-def token_class_counts(tokens: DataFrame, labelled: DataFrame, min_users: int) -> DataFrame:
-    """(family, token, n_users, class_counts) for tokens of at least min_users labelled users.
-    `tokens`: one (user_id, family, token) row per user and token."""
-    per_class = tokens.join(labelled, "user_id").groupBy("family", "token", "label").count()
-    return _supported(per_class, min_users)
-
-
 def class_counts_from_texts(texts: DataFrame, families, classes, min_users: int) -> DataFrame:
-    """As token_class_counts, from user_texts rows with a `label`: the numba tokeniser counts
-    (token, class) per partition, so only per-partition distinct tokens are shuffled."""
-    return _supported(class_counts(texts, families, classes), min_users)
+    """(family, token, n_users, class_counts) for tokens of at least min_users labelled users, from
+    user_texts rows with a `label`: the numba tokeniser counts (token, class) per partition, so
+    only per-partition distinct tokens are shuffled."""
+    return supported_tokens(class_counts(texts, families, classes), min_users)
 
 
-def _supported(per_class: DataFrame, min_users: int) -> DataFrame:
+def supported_tokens(per_class: DataFrame, min_users: int) -> DataFrame:
+    """(family, token, label, count) rows -> (family, token, n_users, class_counts) of tokens
+    used by at least min_users labelled users."""
     return (per_class.groupBy("family", "token")
             .agg(F.sum("count").alias("n_users"),
                  F.map_from_entries(F.collect_list(F.struct("label", "count"))).alias("class_counts"))
@@ -58,7 +54,7 @@ def _term(joint: Column, marginal: Column, class_total: int, n: int) -> Column:
 
 
 def mutual_information(counts: DataFrame, class_totals: dict[str, int]) -> DataFrame:
-    """Adds mi_nats and p_class_given_token to token_class_counts' output."""
+    """Adds mi_nats and p_class_given_token to class_counts_from_texts' output."""
     n = sum(class_totals.values())
     mi = F.lit(0.0)
     for label, total in class_totals.items():

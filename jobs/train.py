@@ -29,9 +29,9 @@ from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.token_mi import labelled_users
-from jobs.tokens import needs_posts, user_texts, with_vocab_indices
+from jobs.tokens import FEATURE_SEP, needs_posts, user_texts, with_vocab_indices
 from udfs.arrow_adapter import csr_of_lists
-from udfs.model import TOKEN_SEP, NetworkModel
+from udfs.model import NetworkModel
 from udfs.pyfunc import PyfuncNetwork
 
 TEST_PER_MILLE = 100
@@ -58,8 +58,10 @@ def feature_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, vo
                        posts.join(labelled.select("user_id"), "user_id", "left_semi") if needs_posts(families) else None,
                        keep=("label",))
     texts = texts.select("user_id", "label", "full_name", test.alias("is_test"), "biography", "captions")
-    return with_vocab_indices(texts, vocab, keep=("user_id", "label", "full_name", "is_test")).join(
-        texts.where("is_test").select("user_id", "biography", "captions"), "user_id", "left")
+    # One pass over the texts: they ride through the lookup, then only test users keep them.
+    indexed = with_vocab_indices(texts, vocab, keep=("user_id", "label", "full_name", "is_test", "biography", "captions"))
+    return indexed.select("user_id", "label", "full_name", "is_test", "indices",
+                          *[F.when(F.col("is_test"), F.col(c)).alias(c) for c in ("biography", "captions")])
 
 
 def to_csr(indices: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +250,7 @@ def network_svg(model: NetworkModel, path: Path, heavy: float = 0.8, max_inputs:
         for k, y in enumerate(ys(n)):
             parts.append(f'<circle cx="{xs[l]}" cy="{y:.1f}" r="3" fill="#444"/>')
             if l == 0:
-                label = model.vocab[inputs[k]].replace(TOKEN_SEP, ":").replace("&", "&amp;").replace("<", "&lt;")
+                label = model.vocab[inputs[k]].replace(FEATURE_SEP, ":").replace("&", "&amp;").replace("<", "&lt;")
                 parts.append(f'<text x="{xs[0] - 6}" y="{y + 3:.1f}" text-anchor="end">{label}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts), encoding="utf-8")
@@ -328,7 +330,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         vocab_version = latest
     vocab = vocab_all.where(F.col("version") == vocab_version)
     vocab_pd = vocab.orderBy("index").select("family", "token").toPandas()
-    features = [f"{f}{TOKEN_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
+    features = [f"{f}{FEATURE_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
     families = tuple(sorted(set(vocab_pd["family"])))
     labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
     n_labelled = labelled.count()

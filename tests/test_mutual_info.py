@@ -11,6 +11,12 @@ from jobs import token_mi
 from tests.conftest import NIGHT
 
 
+def _counts_from_rows(tok_df, lab_df, min_users):
+    """Plain Spark reference: one (user_id, family, token) row per user and token."""
+    per_class = tok_df.join(lab_df, "user_id").groupBy("family", "token", "label").count()
+    return token_mi.supported_tokens(per_class, min_users)
+
+
 def _counts_from_texts(tok_df, lab_df, min_users):
     """The job's path: each user's hashtags written into a caption, tokenised and counted in numba."""
     captions = tok_df.groupBy("user_id").agg(F.array(F.concat_ws(" ", F.collect_list("token"))).alias("captions"))
@@ -21,7 +27,7 @@ def _counts_from_texts(tok_df, lab_df, min_users):
     return token_mi.class_counts_from_texts(texts, ("hashtag",), classes, min_users)
 
 
-@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_texts], ids=["rows", "texts"])
+@pytest.mark.parametrize("counting", [_counts_from_rows, _counts_from_texts], ids=["rows", "texts"])
 @pytest.mark.parametrize("classes", [("female", "male"), ("US", "FR", "JP", "BR", "OTHER")])
 def test_mi_equals_sklearn(spark, classes, counting):
     rng = np.random.default_rng(3)
@@ -48,7 +54,7 @@ def test_mi_equals_sklearn(spark, classes, counting):
             assert p[c] == pytest.approx((presence[t] & (labels == i)).sum() / n, abs=1e-12)
 
 
-@pytest.mark.parametrize("counting", [token_mi.token_class_counts, _counts_from_texts], ids=["rows", "texts"])
+@pytest.mark.parametrize("counting", [_counts_from_rows, _counts_from_texts], ids=["rows", "texts"])
 def test_min_support_filters_rare_tokens(spark, counting):
     tok = spark.createDataFrame([(1, "hashtag", "#a"), (2, "hashtag", "#a"), (1, "hashtag", "#b")],
                                 "user_id long, family string, token string")

@@ -15,8 +15,6 @@ import pandas as pd
 
 from udfs import kernels
 
-TOKEN_SEP = "\t"  # a feature is "<family>\t<token>"
-
 
 @dataclass
 class NetworkModel:

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 FAMILIES = ("hashtag", "word", "char3", "emoji", "bio_word", "name_word")
 CAPTION_FAMILIES = FAMILIES[:4]
 PROFILE_FAMILIES = FAMILIES[4:]
-FEATURE_SEP = "\t"  # a feature string is "<family>\t<token>" (udfs.model.TOKEN_SEP)
+FEATURE_SEP = "\t"  # a feature (a vocab entry) is "<family>\t<token>"
 
 WORDCHAR, PICTOGRAPH, REGIONAL = 1, 2, 4
 _SRC_BIO, _SRC_NAME, _SRC_CAPTION = 0, 1, 2
