@@ -18,7 +18,7 @@ def ensure_table(spark: SparkSession, config: PipelineConfig, name: str) -> Delt
         builder = builder.partitionedBy(*spec.partition_by)
     if spec.description:
         builder = builder.comment(spec.description)
-    for key, value in spec.properties.items():
+    for key, value in spec.delta_properties.items():
         builder = builder.property(key, value)
     return builder.execute()
 
@@ -91,11 +91,17 @@ def upsert_newest(spark: SparkSession, config: PipelineConfig, name: str, update
     return {k: counts.get(k, 0) for k in ("inserted", "updated", "unchanged")}
 
 
-def insert_missing(spark: SparkSession, config: PipelineConfig, name: str, rows: DataFrame) -> dict[str, int]:
-    """Insert rows whose key is not in the table yet (append-only facts: edges, quarantine)."""
+def insert_missing(spark: SparkSession, config: PipelineConfig, name: str, rows: DataFrame,
+                   unique: bool = False) -> dict[str, int]:
+    """Insert rows whose key is not in the table yet (append-only facts: edges, quarantine).
+
+    unique=True: the caller guarantees one row per key (saves a shuffle of every row).
+    """
     spec = table_spec(name)
     target = ensure_table(spark, config, name)
-    rows = conform(rows, spec).dropDuplicates(list(spec.key))
+    rows = conform(rows, spec)
+    if not unique:
+        rows = rows.dropDuplicates(list(spec.key))
     if is_empty(target):  # first load: no anti-join, no separate counting pass
         return {"inserted": append_counting(target, rows, config.table_path(name)), "unchanged": 0}
     existing = target.toDF().select(*spec.key)

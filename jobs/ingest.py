@@ -37,7 +37,7 @@ def read_landing(spark: SparkSession, config: PipelineConfig, source: str) -> Da
         return spark.createDataFrame([], "value string, source_file string")
     return (spark.read.option("lineSep", "\n").text(str(path))
             .where(F.length(F.trim("value")) > 0)
-            .select("value", F.element_at(F.split(F.input_file_name(), "/"), -1).alias("source_file")))
+            .select("value", F.col("_metadata.file_name").alias("source_file")))
 
 
 # ---------------------------------------------------------------- transform
@@ -114,14 +114,35 @@ def _content_hash(*cols: str) -> Column:
     return F.xxhash64(*cols)
 
 
-def _newest_per_key(df: DataFrame, key: list[str]) -> DataFrame:
-    """One row per key: the newest fetched_at, ties broken by content hash (order-independent).
+# Above this many duplicated keys, deduplicate every row in one aggregation instead of
+# broadcasting the duplicated keys and aggregating only their rows.
+BROADCAST_DUPLICATE_KEYS = 2_000_000
 
-    A max over a struct is a hash aggregate: much cheaper than a window's sort.
+
+def _newest_of_all(df: DataFrame, key: list[str], order: tuple[str, ...]) -> DataFrame:
+    """One row per key: the max of (order..., rest) — a sort aggregate over every row."""
+    rest = [c for c in df.columns if c not in key and c not in order]
+    newest = F.max(F.struct(*order, *rest)).alias("_newest")
+    return df.groupBy(*key).agg(newest).select(*key, "_newest.*").select(*df.columns)
+
+
+def newest_per_key(df: DataFrame, key: list[str], order: tuple[str, ...] = ("fetched_at", "record_hash")) -> DataFrame:
+    """One row per key: the newest `order` (fetched_at, ties broken by content hash), so the result
+    does not depend on the order records arrive in.
+
+    Most keys occur once a night: a cheap count of the key columns finds the duplicated ones
+    (one action, meant for a cached `df`), and only their rows go through the aggregation that
+    compares whole rows; the rest pass through without a shuffle.
     """
-    rest = [c for c in df.columns if c not in key and c not in ("fetched_at", "record_hash")]
-    newest = F.max(F.struct("fetched_at", "record_hash", *rest)).alias("_newest")
-    return df.groupBy(*key).agg(newest).select(*key, "_newest.*")
+    duplicated = df.groupBy(*key).count().where(F.col("count") > 1).select(*key)
+    n_duplicated = duplicated.count()
+    if n_duplicated == 0:
+        return df
+    if n_duplicated > BROADCAST_DUPLICATE_KEYS:
+        return _newest_of_all(df, key, order)
+    duplicated = F.broadcast(duplicated)
+    unique = df.join(duplicated, key, "left_anti")
+    return unique.unionByName(_newest_of_all(df.join(duplicated, key, "left_semi"), key, order))
 
 
 def shard_of(user_id: Column, shards: int) -> Column:
@@ -136,7 +157,7 @@ def profiles_from_records(parsed: DataFrame, shards: int, run_date) -> DataFrame
             .withColumn("record_hash", _content_hash("user_id", *content))
             .withColumn("shard", shard_of(F.col("user_id"), shards))
             .withColumn("ingest_run", F.lit(run_date).cast("date")))
-    return _newest_per_key(good, ["user_id"])
+    return newest_per_key(good, ["user_id"])
 
 
 def posts_from_records(parsed: DataFrame, run_date) -> DataFrame:
@@ -146,7 +167,7 @@ def posts_from_records(parsed: DataFrame, run_date) -> DataFrame:
             .withColumn("caption", F.substring("caption", 1, L.CAPTION_LIMIT))
             .withColumn("record_hash", _content_hash("post_id", "user_id", "taken_at", "caption", "like_count", "comment_count"))
             .withColumn("ingest_run", F.lit(run_date).cast("date")))
-    return _newest_per_key(good, ["post_id"])
+    return newest_per_key(good, ["post_id"])
 
 
 def fb_profiles_with_checks(parsed: DataFrame) -> DataFrame:
@@ -163,12 +184,14 @@ def fb_profiles_from_records(parsed: DataFrame, run_date) -> DataFrame:
     good = (parsed.where(F.col("reason").isNull())
             .withColumn("record_hash", _content_hash("fb_id", "fb_username", "full_name", "gender"))
             .withColumn("ingest_run", F.lit(run_date).cast("date")))
-    return _newest_per_key(good, ["fb_id"])
+    return newest_per_key(good, ["fb_id"])
 
 
 def follows_from_records(parsed: DataFrame, run_date) -> DataFrame:
-    return (parsed.where(F.col("reason").isNull())
+    """Good edges, one per (follower, followee): the latest observation of a repeated edge."""
+    good = (parsed.where(F.col("reason").isNull())
             .withColumn("ingest_run", F.lit(run_date).cast("date")))
+    return newest_per_key(good, ["follower_id", "followee_id"], order=("observed_at",))
 
 
 # ---------------------------------------------------------------- load
@@ -201,7 +224,7 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
         elif source == "fb_profiles":
             counts = delta_io.upsert_newest(spark, config, "fb_profiles", fb_profiles_from_records(parsed, run_date))
         else:
-            counts = delta_io.insert_missing(spark, config, "follows", follows_from_records(parsed, run_date))
+            counts = delta_io.insert_missing(spark, config, "follows", follows_from_records(parsed, run_date), unique=True)
         # Rejected rows are few: keep them while `parsed` is cached, so writing quarantine at the
         # end does not parse every landing file again.
         rejected = quarantine_rows(parsed, source, run_date).cache()

@@ -35,10 +35,19 @@ class TableSpec:
     partition_by: tuple[str, ...] = ()
     description: str = ""
     properties: dict[str, str] = field(default_factory=dict)
+    # Columns Delta keeps min/max statistics for (file skipping): the key and what analysts filter
+    # on. Statistics on every column (Delta's default: the first 32) cost more to write than the
+    # text columns' min/max could ever save.
+    stats_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
         return [f.name for f in self.schema.fields]
+
+    @property
+    def delta_properties(self) -> dict[str, str]:
+        stats = [c for c in (*self.key, *self.stats_columns) if c not in self.partition_by]
+        return {"delta.dataSkippingStatsColumns": ",".join(dict.fromkeys(stats)), **self.properties}
 
 
 PROFILES = TableSpec(
@@ -46,6 +55,7 @@ PROFILES = TableSpec(
     description="Latest snapshot of every profile; the newest fetched_at wins.",
     key=("user_id",),
     partition_by=("shard",),
+    stats_columns=("fetched_at", "ingest_run"),
     schema=StructType([
         _f("user_id", LongType(), False, "Instagram numeric id"),
         _f("shard", IntegerType(), False, "pmod(xxhash64(user_id), shards)"),
@@ -72,6 +82,7 @@ POSTS = TableSpec(
     name="posts",
     description="Recent posts with captions; newest fetch of a post wins.",
     key=("post_id",),
+    stats_columns=("user_id", "taken_at", "ingest_run"),
     schema=StructType([
         _f("post_id", LongType(), False),
         _f("user_id", LongType(), False),
@@ -107,6 +118,7 @@ FOLLOWS = TableSpec(
     name="follows",
     description="Follow edges.",
     key=("follower_id", "followee_id"),
+    stats_columns=("ingest_run",),
     schema=StructType([
         _f("follower_id", LongType(), False),
         _f("followee_id", LongType(), False),
@@ -213,6 +225,7 @@ PREDICTIONS = TableSpec(
     description="Model outputs per user, target and run.",
     key=("user_id", "target", "run_date"),
     partition_by=("run_date", "target"),
+    stats_columns=("shard", "label"),
     schema=StructType([
         _f("user_id", LongType(), False),
         _f("shard", IntegerType(), False),

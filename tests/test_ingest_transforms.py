@@ -79,6 +79,24 @@ def test_same_time_conflicting_snapshots_resolve_deterministically(spark):
     assert pick[0] == pick[1]
 
 
+@pytest.mark.parametrize("broadcast_limit", [ingest.BROADCAST_DUPLICATE_KEYS, 0])
+def test_newest_per_key_keeps_unique_rows_and_the_newest_duplicate(spark, monkeypatch, broadcast_limit):
+    # 0 forces the aggregation over every row; the default broadcasts the few duplicated keys.
+    monkeypatch.setattr(ingest, "BROADCAST_DUPLICATE_KEYS", broadcast_limit)
+    rows = [(1, 10, 5, "a"), (2, 10, 5, "b"), (2, 30, 1, "c"), (2, 30, 9, "d"), (3, 20, 0, "e"), (4, 5, 0, "f")]
+    df = spark.createDataFrame(rows, "k long, fetched_at long, record_hash long, payload string")
+    got = sorted((r["k"], r["payload"]) for r in ingest.newest_per_key(df, ["k"]).collect())
+    assert got == [(1, "a"), (2, "d"), (3, "e"), (4, "f")]
+
+
+def test_repeated_follow_edges_keep_one_row_with_the_latest_observation(spark):
+    fields = ingest.CSV_SOURCES["follows"]
+    lines = ["1,2,2026-11-19T00:00:00Z", "1,2,2026-11-21T00:00:00Z", "2,1,2026-11-20T00:00:00Z", "1,2,2026-11-20T00:00:00Z"]
+    rows = ingest.follows_from_records(ingest.parse_csv_lines(_raw(spark, lines), fields), NIGHT).collect()
+    got = sorted((r["follower_id"], r["followee_id"], r["observed_at"].isoformat()) for r in rows)
+    assert got == [(1, 2, "2026-11-21T00:00:00"), (2, 1, "2026-11-20T00:00:00")]
+
+
 def test_shard_is_stable_and_in_range(spark):
     df = spark.range(1000).select(ingest.shard_of(F.col("id"), 16).alias("s"))
     values = [r["s"] for r in df.collect()]
