@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import delta_io
+from jobs import texts as texts_job
 from jobs.config import PROJECT_ROOT, PipelineConfig
 from jobs.ingest import shard_of
 
@@ -69,6 +70,7 @@ def run(spark: SparkSession, config: PipelineConfig, csv: str | Path = DEFAULT_C
     frames = import_frames(spark, read_csv(csv), config.shards, config.run_date)
     delta_io.replace_where(config, "profiles", frames["profiles"], "source_file = 'crowdflower'")
     delta_io.replace_where(config, "posts", frames["posts"], "source_file = 'crowdflower'")
+    texts_job.run(spark, config)  # token_mi, train and score read each user's texts from user_texts
     delta_io.replace_where(config, "labels", frames["labels"],
                            "target = 'gender' AND source = 'import' AND evidence LIKE 'crowdflower%'")
     counts = {r["label"]: r["count"] for r in frames["labels"].groupBy("label").count().collect()}

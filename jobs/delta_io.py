@@ -23,6 +23,10 @@ def ensure_table(spark: SparkSession, config: PipelineConfig, name: str) -> Delt
     return builder.execute()
 
 
+def table_exists(spark: SparkSession, config: PipelineConfig, name: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, config.table_path(name))
+
+
 def read_table(spark: SparkSession, config: PipelineConfig, name: str) -> DataFrame:
     ensure_table(spark, config, name)
     return spark.read.format("delta").load(config.table_path(name))

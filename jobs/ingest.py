@@ -2,7 +2,8 @@
 
 landing/<date>/source=profiles|posts (JSON lines), source=fb_profiles|follows (CSV lines)
   -> profiles (newest snapshot wins), posts, fb_profiles, follows, and quarantine for every
-     rejected record with its reason. A bad record never stops the job; rerunning the same
+     rejected record with its reason; then user_texts (each profile with its captions) is
+     rebuilt when profiles or posts changed. A bad record never stops the job; rerunning the same
      files changes nothing.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import click
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
+from jobs import delta_io, texts
 from jobs.config import PipelineConfig, config_from_cli
 from schemas import landing as L
 
@@ -239,6 +240,12 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
                              "seconds": round(time.perf_counter() - started, 2)}
     for rejected in quarantined:
         rejected.unpersist()
+    changed = sum(summary[s].get(k, 0) for s in ("profiles", "posts") for k in ("inserted", "updated"))
+    if changed or not delta_io.table_exists(spark, config, "user_texts"):
+        started = time.perf_counter()
+        summary["user_texts"] = {**texts.run(spark, config), "seconds": round(time.perf_counter() - started, 2)}
+    else:  # a rerun of the same files: nothing to regroup
+        summary["user_texts"] = {"users": 0, "seconds": 0.0, "unchanged": True}
     return summary
 
 

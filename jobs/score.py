@@ -18,7 +18,7 @@ from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, Stru
 from jobs import delta_io
 from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
-from jobs.tokens import FEATURE_SEP, needs_posts, user_texts
+from jobs.texts import read_user_texts
 from udfs.arrow_adapter import load_network, score_batches
 
 
@@ -40,14 +40,12 @@ def resolve_champion(target: str, model_uri: str | None = None) -> tuple[str, st
     return str(folder), name, version
 
 
-def model_families(vocab: list[str]) -> tuple[str, ...]:
-    return tuple(sorted({f.split(FEATURE_SEP, 1)[0] for f in vocab}))
-
-
-def score_inputs(profiles: DataFrame, posts: DataFrame, families) -> DataFrame:
-    """(user_id, shard, biography, full_name, captions): every given profile with its recent
-    captions; the scorer tokenises them and looks the tokens up in the model's vocab in one pass."""
-    return user_texts(profiles, posts if needs_posts(families) else None, keep=("shard",))
+def score_inputs(texts: DataFrame, shards: list[int] | None = None) -> DataFrame:
+    """(user_id, shard, biography, full_name, captions) of the chosen shards (default: all) from
+    the user_texts table; the scorer tokenises them and looks the tokens up in one pass."""
+    if shards:
+        texts = texts.where(F.col("shard").isin(*shards))
+    return texts.select("user_id", "shard", "biography", "full_name", "captions")
 
 
 def predict_batch(inputs: DataFrame, model_folder: str, classes: list[str]) -> DataFrame:
@@ -71,12 +69,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
     tdef = target_def(target)
     folder, name, version = resolve_champion(target, model_uri)
     model = load_network(folder)
-    profiles = delta_io.read_table(spark, config, "profiles")
-    posts = delta_io.read_table(spark, config, "posts")
-    if shards:  # only the chosen shards' posts are tokenised
-        profiles = profiles.where(F.col("shard").isin(*shards))
-        posts = posts.join(profiles.select("user_id"), "user_id", "left_semi")
-    inputs = score_inputs(profiles, posts, model_families(model.vocab))
+    inputs = score_inputs(read_user_texts(spark, config), shards)
     rows = prediction_rows(predict_batch(inputs, folder, model.classes), target, model.classes, name, version,
                            config.run_date)
     condition = f"run_date = '{config.run_date}' AND target = '{target}'"

@@ -21,7 +21,8 @@ from pyspark.sql.window import Window
 from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import TargetDef, target_def
-from jobs.tokens import class_counts, needs_posts, user_texts
+from jobs.texts import read_user_texts
+from jobs.tokens import class_counts
 
 VOCAB_SIZES = (1000, 2000, 4000, 10000)
 
@@ -129,14 +130,11 @@ def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, to
     return [str(folder / n) for n in ("top_by_mi.csv", "top_by_class.csv", "top_tokens.png")]
 
 
-def token_mi_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, class_totals: dict[str, int],
+def token_mi_frame(texts: DataFrame, labelled: DataFrame, class_totals: dict[str, int],
                    tdef: TargetDef, min_users: int, run_date, families=None) -> DataFrame:
-    """token_mi rows from profiles, posts and (user_id, label) of the labelled users."""
+    """token_mi rows from user_texts rows and (user_id, label) of the labelled users."""
     families = tuple(families or tdef.families)
-    texts = user_texts(profiles.join(labelled, "user_id"),
-                       posts.join(labelled.select("user_id"), "user_id", "left_semi") if needs_posts(families) else None,
-                       keep=("label",))
-    counts = class_counts_from_texts(texts, families, list(class_totals), min_users)
+    counts = class_counts_from_texts(texts.join(labelled, "user_id"), families, list(class_totals), min_users)
     return ranked(mutual_information(counts, class_totals), tdef.name, run_date)
 
 
@@ -151,8 +149,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     n_labelled = sum(class_totals.values())
     if n_labelled == 0:
         raise RuntimeError(f"no labelled users for target {target!r}: run the labels job first")
-    mi = token_mi_frame(delta_io.read_table(spark, config, "profiles"), delta_io.read_table(spark, config, "posts"),
-                        labelled, class_totals, tdef, min_users, config.run_date)
+    mi = token_mi_frame(read_user_texts(spark, config), labelled, class_totals, tdef, min_users, config.run_date)
     delta_io.replace_where(config, "token_mi", mi, f"target = '{target}' AND run_date = '{config.run_date}'")
     token_mi = (delta_io.read_table(spark, config, "token_mi")
                 .where((F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date))))

@@ -26,11 +26,6 @@ def user_texts(profiles: DataFrame, posts: DataFrame | None, keep: tuple[str, ..
     return base.join(captions, "user_id", "left")
 
 
-def needs_posts(families) -> bool:
-    family_codes(families)  # rejects unknown families
-    return any(f in CAPTION_FAMILIES for f in families)
-
-
 def _count_partition(batches, families, classes):
     from udfs.tokenizer import TokenCounter
 

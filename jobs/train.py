@@ -29,7 +29,8 @@ from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.token_mi import labelled_users
-from jobs.tokens import FEATURE_SEP, needs_posts, user_texts, with_vocab_indices
+from jobs.texts import read_user_texts
+from jobs.tokens import FEATURE_SEP, with_vocab_indices
 from udfs.arrow_adapter import csr_of_lists
 from udfs.model import NetworkModel
 from udfs.pyfunc import PyfuncNetwork
@@ -48,16 +49,13 @@ def is_test_user(user_id) -> "F.Column":
 
 
 # ---------------------------------------------------------------- data
-def feature_frame(profiles: DataFrame, posts: DataFrame, labelled: DataFrame, vocab: list[str], families) -> DataFrame:
+def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str]) -> DataFrame:
     """(user_id, label, full_name, is_test, indices, biography, captions) of labelled users.
 
     indices: positions in this vocab; biography and captions are kept for test users only (they
     let another model with another vocab, the champion, be scored on the same users)."""
     test = is_test_user(F.col("user_id"))
-    texts = user_texts(profiles.join(labelled, "user_id"),
-                       posts.join(labelled.select("user_id"), "user_id", "left_semi") if needs_posts(families) else None,
-                       keep=("label",))
-    texts = texts.select("user_id", "label", "full_name", test.alias("is_test"), "biography", "captions")
+    texts = texts.join(labelled, "user_id").select("user_id", "label", "full_name", test.alias("is_test"), "biography", "captions")
     # One pass over the texts: they ride through the lookup, then only test users keep them.
     indexed = with_vocab_indices(texts, vocab, keep=("user_id", "label", "full_name", "is_test", "biography", "captions"))
     return indexed.select("user_id", "label", "full_name", "is_test", "indices",
@@ -331,14 +329,12 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     vocab = vocab_all.where(F.col("version") == vocab_version)
     vocab_pd = vocab.orderBy("index").select("family", "token").toPandas()
     features = [f"{f}{FEATURE_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
-    families = tuple(sorted(set(vocab_pd["family"])))
     labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
     n_labelled = labelled.count()
     if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
         keep = int(1_000_000 * max_users / n_labelled)
         labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
-    frame = feature_frame(delta_io.read_table(spark, config, "profiles"), delta_io.read_table(spark, config, "posts"),
-                          labelled, features, families)
+    frame = feature_frame(read_user_texts(spark, config), labelled, features)
     data = frame.orderBy("user_id").toPandas()
     train, test = data[~data["is_test"]].reset_index(drop=True), data[data["is_test"]].reset_index(drop=True)
     code = {c: i for i, c in enumerate(classes)}

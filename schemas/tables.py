@@ -143,6 +143,22 @@ QUARANTINE = TableSpec(
     ]),
 )
 
+USER_TEXTS = TableSpec(
+    name="user_texts",
+    description="Each profile's texts as the tokeniser reads them: bio, name and its posts' captions. "
+                "Rebuilt by ingest whenever profiles or posts change; read by token_mi, train and score.",
+    key=("user_id",),
+    partition_by=("shard",),
+    schema=StructType([
+        _f("user_id", LongType(), False),
+        _f("shard", IntegerType(), False, "the profile's shard"),
+        _f("biography", StringType()),
+        _f("full_name", StringType()),
+        _f("captions", ArrayType(StringType()), False, "captions of the user's posts in the posts table (empty if none)"),
+        _f("built_run", DateType(), False, "the night the row was built"),
+    ]),
+)
+
 TRUTH = TableSpec(
     name="truth",
     description="Hidden ground truth of a generated world; read by evaluations only.",
@@ -241,7 +257,7 @@ PREDICTIONS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (PROFILES, POSTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS)
+    for t in (PROFILES, POSTS, USER_TEXTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS)
 }
 
 

@@ -58,7 +58,7 @@ def gender_world(spark, world, tmp_path_factory):
     root = tmp_path_factory.mktemp("gender")
     own = cfg.with_(warehouse=str(root / "warehouse"))
     os.makedirs(own.warehouse)
-    for t in ("profiles", "posts"):
+    for t in ("profiles", "posts", "user_texts"):
         os.symlink(cfg.table_path(t), own.table_path(t))
     truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth").where(~F.col("is_fake"))
     delta_io.replace_where(own, "labels", truth.select(

@@ -29,7 +29,7 @@ def test_broken_records_land_in_quarantine_with_their_reasons(spark, world):
     reasons = {r["reason"] for r in _table(spark, cfg, "quarantine").select("reason").distinct().collect()}
     assert {"malformed_json", "missing:id", "wrong_type:follower_count", "negative:media_count", "invalid_utf8",
             "missing:user_id", "wrong_type:fb_id", "missing:followee_id"} <= reasons
-    total_bad = sum(sum(s["quarantined"].values()) for k, s in summary.items() if k != "quarantine")
+    total_bad = sum(sum(s["quarantined"].values()) for k, s in summary.items() if k not in ("quarantine", "user_texts"))
     assert summary["quarantine"]["inserted"] == total_bad
     assert summary["posts"]["captions_truncated"] >= 1
 
@@ -46,10 +46,31 @@ def test_posts_fb_profiles_and_follows_are_loaded(spark, world):
     assert _table(spark, cfg, "fb_profiles").where("gender in ('male','female')").count() > 100
 
 
+def test_user_texts_holds_every_profile_with_its_posts_captions(spark, world):
+    cfg, summary = world
+    texts = _table(spark, cfg, "user_texts")
+    profiles, posts = _table(spark, cfg, "profiles"), _table(spark, cfg, "posts")
+    assert texts.count() == summary["user_texts"]["users"] == profiles.count()
+    # Same (user, caption) multiset as the posts table; bio, name and shard as in profiles.
+    exploded = texts.select("user_id", F.explode("captions").alias("caption"))
+    assert exploded.exceptAll(posts.select("user_id", "caption")).count() == 0
+    assert posts.select("user_id", "caption").exceptAll(exploded).count() == 0
+    assert texts.select("user_id", "shard", "biography", "full_name").exceptAll(
+        profiles.select("user_id", "shard", "biography", "full_name")).count() == 0
+    no_posts = profiles.join(posts, "user_id", "left_anti").select("user_id")
+    assert no_posts.count() > 0
+    assert texts.join(no_posts, "user_id").where(F.size("captions") != 0).count() == 0
+
+
 def test_rerun_changes_nothing(spark, world):
     cfg, _ = world
+    from delta.tables import DeltaTable
+
+    texts_version = DeltaTable.forPath(spark, cfg.table_path("user_texts")).history(1).first()["version"]
     before = {t: _table(spark, cfg, t).count() for t in ("profiles", "posts", "fb_profiles", "follows", "quarantine")}
     again = ingest.run(spark, cfg)
+    assert again["user_texts"].get("unchanged") is True
+    assert DeltaTable.forPath(spark, cfg.table_path("user_texts")).history(1).first()["version"] == texts_version
     for source in ("profiles", "posts", "fb_profiles"):
         assert again[source]["inserted"] == 0 and again[source]["updated"] == 0
     assert again["follows"]["inserted"] == 0 and again["quarantine"]["inserted"] == 0
@@ -76,6 +97,9 @@ def test_next_night_newer_snapshot_updates_older_one_does_not(spark, world):
     got = {r["user_id"]: r for r in _table(spark, cfg, "profiles").where(F.col("user_id").isin(a["user_id"], b["user_id"])).collect()}
     assert got[a["user_id"]]["biography"] == "moved to Lyon 📍"
     assert got[b["user_id"]]["biography"] == b["biography"]
+    texts = {r["user_id"]: r["biography"] for r in _table(spark, cfg, "user_texts")
+             .where(F.col("user_id").isin(a["user_id"], b["user_id"])).collect()}
+    assert texts == {a["user_id"]: "moved to Lyon 📍", b["user_id"]: b["biography"]}
 
 
 def test_tables_are_queryable_from_duckdb_and_spark_sql(spark, world):

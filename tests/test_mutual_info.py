@@ -67,7 +67,7 @@ def test_gendered_tokens_rank_first_on_a_generated_world(spark, world, tmp_path)
     cfg, _ = world
     own = cfg.with_(warehouse=str(tmp_path / "wh"))
     os.makedirs(own.warehouse)
-    for t in ("profiles", "posts"):
+    for t in ("profiles", "posts", "user_texts"):
         os.symlink(cfg.table_path(t), own.table_path(t))
     truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth").where(~F.col("is_fake"))
     from jobs import delta_io

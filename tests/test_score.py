@@ -38,9 +38,7 @@ def test_uncertain_users_are_below_the_models_threshold(spark, gender_world, tra
     # Confident yet uncertain: only users with no vocab token at all.
     confident_uncertain = preds.where((F.col("label") == "uncertain") & (F.col("confidence") >= threshold + 1e-6))
     model = mlflow.pyfunc.load_model("models:/gender@champion").unwrap_python_model().model
-    profiles = spark.read.format("delta").load(cfg.table_path("profiles"))
-    inputs = score.score_inputs(profiles, spark.read.format("delta").load(cfg.table_path("posts")),
-                                score.model_families(model.vocab))
+    inputs = score.score_inputs(spark.read.format("delta").load(cfg.table_path("user_texts")))
     in_vocab = F.size("indices")
     vectors = with_vocab_indices(inputs, model.vocab, keep=("user_id",))
     with_tokens = confident_uncertain.join(vectors.where(in_vocab > 0), "user_id")
@@ -54,9 +52,7 @@ def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):
     cfg = gender_world
     folder, name, version = score.resolve_champion("gender")
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
-    profiles = spark.read.format("delta").load(cfg.table_path("profiles")).where("shard = 0")
-    posts = spark.read.format("delta").load(cfg.table_path("posts"))
-    inputs = score.score_inputs(profiles, posts, score.model_families(model.vocab)).cache()
+    inputs = score.score_inputs(spark.read.format("delta").load(cfg.table_path("user_texts")), [0]).cache()
     ours = score.predict_batch(inputs, folder, model.classes)
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
                                   result_type="label string, confidence double, p_female double, p_male double")

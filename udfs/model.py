@@ -9,11 +9,14 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from udfs import kernels
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -94,6 +97,8 @@ def _texts_batch(frame: pd.DataFrame):
 
 
 def output_frame(model: NetworkModel, probs: np.ndarray, offsets: np.ndarray | None = None) -> pd.DataFrame:
+    import pandas as pd  # the pyfunc's output; Spark's Arrow scorer never needs pandas
+
     labels, confidence = model.label(probs, offsets)
     out = pd.DataFrame({"label": labels, "confidence": confidence})
     for i, c in enumerate(model.classes):

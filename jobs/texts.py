@@ -1,0 +1,60 @@
+"""The `user_texts` table: each profile with its bio, name and its posts' captions.
+
+Grouping every user's captions is a shuffle of all posts; token_mi, train and score all need
+it, so ingest builds it once whenever profiles or posts change and the three jobs read it
+(score reads only the shards it scores). The token rules themselves are not applied here:
+the numba tokeniser runs on these texts inside each job.
+
+  python -m jobs.texts [--run-date ...]   # rebuild by hand (ingest calls run() itself)
+"""
+from __future__ import annotations
+
+import json
+
+import click
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import delta_io
+from jobs.config import PipelineConfig, config_from_cli
+from jobs.tokens import user_texts
+
+
+def user_texts_rows(profiles: DataFrame, posts: DataFrame, run_date) -> DataFrame:
+    """user_texts table rows: every profile, its captions (empty list when it has no posts)."""
+    texts = user_texts(profiles, posts, keep=("shard",))
+    return texts.select("user_id", "shard", "biography", "full_name",
+                        F.coalesce("captions", F.array().cast("array<string>")).alias("captions"),
+                        F.lit(run_date).cast("date").alias("built_run"))
+
+
+def read_user_texts(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+    """The table, or a clear error where ingest has not built it (an empty table would silently
+    give every job nothing to learn from or score)."""
+    if not delta_io.table_exists(spark, config, "user_texts"):
+        raise RuntimeError(f"no user_texts table in {config.warehouse}: run ingest (or `python -m jobs.texts`) first")
+    return delta_io.read_table(spark, config, "user_texts")
+
+
+def run(spark: SparkSession, config: PipelineConfig) -> dict:
+    """Rebuild the whole table from the current profiles and posts (one atomic overwrite)."""
+    rows = user_texts_rows(delta_io.read_table(spark, config, "profiles"),
+                           delta_io.read_table(spark, config, "posts"), config.run_date)
+    delta_io.replace_where(config, "user_texts", rows, "true")
+    table = delta_io.ensure_table(spark, config, "user_texts")
+    metrics = table.history(1).select("operationMetrics").first()[0] or {}
+    return {"users": int(metrics.get("numOutputRows", 0))}
+
+
+@click.command()
+@click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--warehouse", default=None)
+def main(run_date, warehouse):
+    from jobs.spark_session import start_spark
+
+    cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
+    click.echo(json.dumps(run(start_spark("user_texts"), cfg), indent=1))
+
+
+if __name__ == "__main__":
+    main()
