@@ -19,6 +19,7 @@ from jobs import delta_io
 from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.texts import read_user_texts
+from jobs.tokens import FAMILIES, FEATURE_SEP, text_columns
 from udfs.arrow_adapter import load_network, score_batches
 
 
@@ -40,12 +41,17 @@ def resolve_champion(target: str, model_uri: str | None = None) -> tuple[str, st
     return str(folder), name, version
 
 
-def score_inputs(texts: DataFrame, shards: list[int] | None = None) -> DataFrame:
-    """(user_id, shard, biography, full_name, captions) of the chosen shards (default: all) from
-    the user_texts table; the scorer tokenises them and looks the tokens up in one pass."""
+def score_inputs(texts: DataFrame, shards: list[int] | None = None, families=FAMILIES) -> DataFrame:
+    """(user_id, shard, and the text columns `families` read) of the chosen shards (default: all)
+    from the user_texts table; the scorer tokenises them and looks the tokens up in one pass.
+    A hashtag-only model never ships bios and names to Python; a bio-only one, no captions."""
     if shards:
         texts = texts.where(F.col("shard").isin(*shards))
-    return texts.select("user_id", "shard", "biography", "full_name", "captions")
+    return texts.select("user_id", "shard", *text_columns(families))
+
+
+def model_families(vocab: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({feature.split(FEATURE_SEP, 1)[0] for feature in vocab}))
 
 
 def predict_batch(inputs: DataFrame, model_folder: str, classes: list[str]) -> DataFrame:
@@ -69,7 +75,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
     tdef = target_def(target)
     folder, name, version = resolve_champion(target, model_uri)
     model = load_network(folder)
-    inputs = score_inputs(read_user_texts(spark, config), shards)
+    inputs = score_inputs(read_user_texts(spark, config), shards, model_families(model.vocab))
     rows = prediction_rows(predict_batch(inputs, folder, model.classes), target, model.classes, name, version,
                            config.run_date)
     condition = f"run_date = '{config.run_date}' AND target = '{target}'"

@@ -12,7 +12,7 @@ from pyspark.sql.types import ArrayType, IntegerType
 
 from udfs.tokenizer import CAPTION_FAMILIES, FAMILIES, FEATURE_SEP, PROFILE_FAMILIES, family_codes
 
-__all__ = ["CAPTION_FAMILIES", "FAMILIES", "FEATURE_SEP", "PROFILE_FAMILIES", "user_texts", "class_counts",
+__all__ = ["CAPTION_FAMILIES", "FAMILIES", "FEATURE_SEP", "PROFILE_FAMILIES", "user_texts", "text_columns", "class_counts",
            "with_vocab_indices", "user_tokens"]
 
 
@@ -24,6 +24,15 @@ def user_texts(profiles: DataFrame, posts: DataFrame | None, keep: tuple[str, ..
         return base.withColumn("captions", F.array().cast("array<string>"))
     captions = posts.groupBy("user_id").agg(F.collect_list("caption").alias("captions"))
     return base.join(captions, "user_id", "left")
+
+
+def text_columns(families) -> tuple[str, ...]:
+    """The user_texts columns the given token families read (the tokeniser treats an absent
+    column as empty text), so a job hands Python only the text its vocab can use."""
+    family_codes(families)  # rejects unknown families
+    wanted = {"biography": "bio_word" in families, "full_name": "name_word" in families,
+              "captions": any(f in CAPTION_FAMILIES for f in families)}
+    return tuple(c for c, used in wanted.items() if used)
 
 
 def _count_partition(batches, families, classes):

@@ -52,8 +52,12 @@ def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):
     cfg = gender_world
     folder, name, version = score.resolve_champion("gender")
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
-    inputs = score.score_inputs(spark.read.format("delta").load(cfg.table_path("user_texts")), [0]).cache()
-    ours = score.predict_batch(inputs, folder, model.classes)
+    texts = spark.read.format("delta").load(cfg.table_path("user_texts"))
+    inputs = score.score_inputs(texts, [0]).cache()  # every text column, for the pyfunc
+    # The job hands the scorer only the columns the model's families read: same scores.
+    job_inputs = score.score_inputs(texts, [0], score.model_families(model.vocab))
+    assert set(job_inputs.columns) < set(inputs.columns)
+    ours = score.predict_batch(job_inputs, folder, model.classes)
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
                                   result_type="label string, confidence double, p_female double, p_male double")
     theirs = inputs.select("user_id", udf(F.struct("biography", "full_name", "captions")).alias("r")).select("user_id", "r.*")

@@ -1,5 +1,6 @@
 """Token families: Unicode, case folding, emoji, one presence per user; the numba tokeniser
 against the same rules written as Spark regexes on a generated world."""
+import pytest
 from pyspark.sql import functions as F
 
 from jobs.tokens import FAMILIES, user_texts, user_tokens
@@ -56,3 +57,14 @@ def test_numba_tokens_equal_the_spark_regex_rules_on_a_generated_world(spark, wo
     assert ours.select("family").distinct().count() == len(FAMILIES)
     assert ours.exceptAll(theirs).count() == 0
     assert theirs.distinct().exceptAll(ours).count() == 0
+
+
+def test_text_columns_are_the_ones_each_family_reads():
+    from jobs.tokens import text_columns
+
+    assert text_columns(("hashtag",)) == ("captions",)
+    assert text_columns(("char3", "name_word")) == ("full_name", "captions")
+    assert text_columns(("bio_word",)) == ("biography",)
+    assert text_columns(FAMILIES) == ("biography", "full_name", "captions")
+    with pytest.raises(ValueError):
+        text_columns(("nope",))
