@@ -128,12 +128,13 @@ def bench_mi(spark, cfg, scales, with_peer):
     with shifted ids: same distribution, more users)."""
     from pyspark.sql import functions as F
 
-    from jobs import delta_io, token_mi
+    from jobs import token_mi
+    from jobs.texts import read_user_texts
     from jobs.targets import target_def
 
     tdef = target_def("gender")
     truth = spark.read.json(f"{cfg.landing}/{cfg.run_date}/source=_truth").select("user_id", F.col("gender").alias("label"))
-    texts = delta_io.read_table(spark, cfg, "user_texts")  # built by ingest (timed in its summary)
+    texts = read_user_texts(spark, cfg)  # built by ingest (timed in its summary)
     base = truth.count()
     offset = 10**10
     for k in scales:
@@ -237,13 +238,14 @@ def bench_score(spark, cfg, users):
     import mlflow
     from pyspark.sql import functions as F
 
-    from jobs import delta_io, score, texts, token_mi, train
+    from jobs import delta_io, score, token_mi, train
+    from jobs import texts as texts_job
 
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{os.path.abspath(cfg.warehouse)}/../mlflow.db"
     # The score job reads the user_texts table ingest builds; its build is timed here too, since
     # it is the step that groups every post by user (part of ingest's time in a nightly run).
     with step("user_texts_build", profiles_count=users) as rec:
-        rec.update(texts.run(spark, cfg))
+        rec.update(texts_job.run(spark, cfg))
     truth = spark.read.json(f"{cfg.landing}/{cfg.run_date}/source=_truth")
     sample = truth.where(F.pmod(F.xxhash64("user_id"), F.lit(100)) < max(1, int(100 * 100_000 / users)))
     delta_io.replace_where(cfg, "labels", sample.select(
@@ -263,13 +265,12 @@ def bench_score(spark, cfg, users):
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
                                   result_type="label string, confidence double, p_female double, p_male double")
     texts = F.struct("biography", "full_name", "captions")
+    inputs = score.score_inputs(texts_job.read_user_texts(spark, cfg))  # every text column: the pyfunc's input
     with step("score_job_mlflow_spark_udf_delta_to_delta", profiles_count=n):
-        inputs = score.score_inputs(delta_io.read_table(spark, cfg, "user_texts"))
         (inputs.select("user_id", "shard", udf(texts).alias("r")).select("user_id", "shard", "r.*")
          .write.format("delta").mode("overwrite").save(f"{cfg.warehouse}/../predictions_spark_udf"))
     # The same two scorers without the Delta write (Spark's no-op sink): the ratio of the scorers'
     # own work (tokenise, look up, forward pass).
-    inputs = score.score_inputs(delta_io.read_table(spark, cfg, "user_texts"))
     with step("scorer_numba_mapinarrow_on_texts", profiles_count=n):
         score.predict_batch(inputs, folder, model.classes).write.format("noop").mode("overwrite").save()
     with step("scorer_mlflow_spark_udf_on_texts", profiles_count=n):

@@ -45,11 +45,16 @@ def is_empty(table: DeltaTable) -> bool:
     return table.detail().select("numFiles").first()[0] == 0
 
 
-def append_counting(table: DeltaTable, df: DataFrame, path: str) -> int:
-    """Append df; the row count comes from the commit's own metrics (no second pass over df)."""
-    df.write.format("delta").mode("append").save(path)
+def last_write_rows(table: DeltaTable) -> int:
+    """Rows written by the table's last commit, from its own metrics (no second pass over the data)."""
     last = table.history(1).select("operation", "operationMetrics").first()
     return int(last["operationMetrics"].get("numOutputRows", 0)) if last["operation"] == "WRITE" else 0
+
+
+def append_counting(table: DeltaTable, df: DataFrame, path: str) -> int:
+    """Append df and return how many rows it wrote."""
+    df.write.format("delta").mode("append").save(path)
+    return last_write_rows(table)
 
 
 def _key_condition(key: tuple[str, ...]) -> str:

@@ -22,10 +22,7 @@ from jobs.tokens import user_texts
 
 def user_texts_rows(profiles: DataFrame, posts: DataFrame, run_date) -> DataFrame:
     """user_texts table rows: every profile, its captions (empty list when it has no posts)."""
-    texts = user_texts(profiles, posts, keep=("shard",))
-    return texts.select("user_id", "shard", "biography", "full_name",
-                        F.coalesce("captions", F.array().cast("array<string>")).alias("captions"),
-                        F.lit(run_date).cast("date").alias("built_run"))
+    return user_texts(profiles, posts, keep=("shard",)).withColumn("built_run", F.lit(run_date).cast("date"))
 
 
 def read_user_texts(spark: SparkSession, config: PipelineConfig) -> DataFrame:
@@ -41,9 +38,7 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
     rows = user_texts_rows(delta_io.read_table(spark, config, "profiles"),
                            delta_io.read_table(spark, config, "posts"), config.run_date)
     delta_io.replace_where(config, "user_texts", rows, "true")
-    table = delta_io.ensure_table(spark, config, "user_texts")
-    metrics = table.history(1).select("operationMetrics").first()[0] or {}
-    return {"users": int(metrics.get("numOutputRows", 0))}
+    return {"users": delta_io.last_write_rows(delta_io.ensure_table(spark, config, "user_texts"))}
 
 
 @click.command()

@@ -16,14 +16,12 @@ __all__ = ["CAPTION_FAMILIES", "FAMILIES", "FEATURE_SEP", "PROFILE_FAMILIES", "u
            "with_vocab_indices", "user_tokens"]
 
 
-def user_texts(profiles: DataFrame, posts: DataFrame | None, keep: tuple[str, ...] = ()) -> DataFrame:
-    """(user_id, *keep, biography, full_name, captions array<string>): one row per profile.
-    posts=None leaves captions empty (a vocab without caption families needs no posts)."""
-    base = profiles.select("user_id", *keep, "biography", "full_name")
-    if posts is None:
-        return base.withColumn("captions", F.array().cast("array<string>"))
+def user_texts(profiles: DataFrame, posts: DataFrame, keep: tuple[str, ...] = ()) -> DataFrame:
+    """(user_id, *keep, biography, full_name, captions array<string>): one row per profile; a
+    profile without posts gets an empty list."""
     captions = posts.groupBy("user_id").agg(F.collect_list("caption").alias("captions"))
-    return base.join(captions, "user_id", "left")
+    return (profiles.select("user_id", *keep, "biography", "full_name").join(captions, "user_id", "left")
+            .withColumn("captions", F.coalesce("captions", F.array().cast("array<string>"))))
 
 
 def text_columns(families) -> tuple[str, ...]:
