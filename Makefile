@@ -15,13 +15,15 @@ export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
 
 .PHONY: setup run run-jobs test bench mlflow-ui airflow-ui clean
-setup: .venv/.synced .cache/jars/.fetched .cache/numba/.warm
+setup: .venv/.synced-bytecode .cache/jars/.fetched .cache/numba/.warm
 
 $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .cache/uv uv==$(UV_VERSION)
 
-.venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+# Bytecode compiled once here: without it (uv's default, and PYTHONDONTWRITEBYTECODE set) every
+# driver, Spark Python worker and Airflow task recompiles pyspark/mlflow/airflow from source.
+.venv/.synced-bytecode: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
 # Delta Lake JARs from Maven Central, cached so no job resolves packages at run time.
@@ -31,7 +33,7 @@ $(UV):
 	touch $@
 
 # numba kernels compiled once into the cache every process shares (udfs/__init__.py).
-.cache/numba/.warm: .venv/.synced udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py
+.cache/numba/.warm: .venv/.synced-bytecode udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py
 	$(PY) -m udfs.warm
 	touch $@
 

@@ -7,11 +7,11 @@ atomically, so rerunning a night leaves one copy of each row.
 from __future__ import annotations
 
 import json
-import os
+import threading
 from pathlib import Path
 
 import click
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, StructField, StructType
 
@@ -20,7 +20,8 @@ from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.texts import read_user_texts
 from jobs.tokens import FAMILIES, FEATURE_SEP, text_columns
-from udfs.arrow_adapter import load_network, score_batches
+from udfs.arrow_adapter import load_network, score_batches, warm_batches
+from udfs.kernels import UNCERTAIN
 
 
 def resolve_champion(target: str, model_uri: str | None = None) -> tuple[str, str, str]:
@@ -70,22 +71,44 @@ def prediction_rows(scored: DataFrame, target: str, classes: list[str], model_na
                          F.lit(run_date).cast("date").alias("run_date"))
 
 
+def warm_workers(spark: SparkSession, model_folder: str) -> None:
+    """One tiny task per executor core that starts a Python worker, loads the model and numba's
+    compiled scorer, then hands the worker back to Spark's pool for the scoring tasks to reuse.
+    Run beside the driver's planning of the write, it takes the worker start-up off the
+    critical path."""
+    slots = spark.sparkContext.defaultParallelism
+    schema = StructType([StructField("ready", LongType())])
+    folder = model_folder
+    spark.range(0, slots, 1, slots).mapInArrow(lambda batches: warm_batches(batches, folder), schema).collect()
+
+
+def label_counts(scored: DataFrame, classes: list[str]) -> tuple[DataFrame, Observation]:
+    """scored, observed: the count of each label is collected while the rows are written, so the
+    summary needs no second pass over the table."""
+    observation = Observation("score_labels")
+    counts = [F.sum(F.when(F.col("label") == c, 1).otherwise(0)).alias(c) for c in [*classes, UNCERTAIN]]
+    return scored.observe(observation, *counts), observation
+
+
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", shards: list[int] | None = None,
         model_uri: str | None = None) -> dict:
     tdef = target_def(target)
     folder, name, version = resolve_champion(target, model_uri)
+    warming = threading.Thread(target=warm_workers, args=(spark, folder), name="warm-python-workers", daemon=True)
+    warming.start()
     model = load_network(folder)
     inputs = score_inputs(read_user_texts(spark, config), shards, model_families(model.vocab))
     rows = prediction_rows(predict_batch(inputs, folder, model.classes), target, model.classes, name, version,
                            config.run_date)
+    rows, observed = label_counts(rows, model.classes)
     condition = f"run_date = '{config.run_date}' AND target = '{target}'"
     if shards:
         condition += f" AND shard IN ({','.join(str(int(s)) for s in shards)})"
     delta_io.replace_where(config, "predictions", rows, condition)
-    written = (delta_io.read_table(spark, config, "predictions").where(condition)
-               .groupBy("label").count().collect())
+    warming.join()
+    labels = {label: n for label, n in observed.get.items() if n}
     return {"target": target, "model": f"{name}/{version}", "classes": list(tdef.classes),
-            "shards": shards or "all", "labels": {r["label"]: r["count"] for r in written}}
+            "shards": shards or "all", "labels": labels}
 
 
 @click.command()

@@ -135,3 +135,37 @@ def test_token_counter_over_batches_equals_counting_each_users_distinct_tokens()
                 expected[(row["family"], row["token"], "abc"[lab[row["row"]]])] += 1
     got = {(r["family"], r["token"], r["label"]): r["count"] for r in counter.result(["a", "b", "c"]).to_pylist()}
     assert len(got) > 100 and got == dict(expected)
+
+
+def test_hashtag_only_pass_gives_the_hashtags_of_the_full_pass():
+    """A hashtag-only vocabulary takes the byte-level path (no decoding of the rest of the text);
+    its hashtags must be exactly those the all-family pass finds, on hard cases too."""
+    from udfs.tokenizer import FAMILIES, token_table
+
+    rng = np.random.default_rng(11)
+    pieces = ["#café", "#東京", "##x", "#", "# a", "#_", "#a#b", "#paris🇫🇷", "x#in", "#Ωmega", "#١٢٣", "#a'b",
+              "#🙂", "e\u0301#é", "#\u00ad", "tail#", "#ok\n#next", "#𝔘nicode", "😍#love", "plain"]
+    captions = [[" ".join(rng.choice(pieces, rng.integers(0, 5))) for _ in range(rng.integers(0, 4))] for _ in range(400)]
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(["#bio"] * 400), pa.array(["Ana"] * 400), pa.array(captions, pa.list_(pa.string()))],
+        names=["biography", "full_name", "captions"])
+    full = token_table(batch, FAMILIES).to_pylist()
+    only = token_table(batch, ("hashtag",)).to_pylist()
+    assert len(only) > 500 and all(r["family"] == "hashtag" for r in only)
+    assert sorted(map(tuple, (r.values() for r in only))) == sorted(
+        tuple(r.values()) for r in full if r["family"] == "hashtag")
+
+
+def test_character_classes_come_back_from_their_cache_unchanged(tmp_path, monkeypatch):
+    import udfs
+    from udfs import tokenizer
+
+    monkeypatch.setattr(udfs, "NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(tokenizer, "_CLASSES", None)
+    built = tokenizer.char_classes()
+    (cached,) = tmp_path.glob("char_classes-*.npy")
+    monkeypatch.setattr(tokenizer, "_CLASSES", None)
+    assert np.array_equal(tokenizer.char_classes(), built)
+    cached.write_bytes(b"not an array")  # a damaged cache is rebuilt, not trusted
+    monkeypatch.setattr(tokenizer, "_CLASSES", None)
+    assert np.array_equal(tokenizer.char_classes(), tokenizer._char_class_flags())

@@ -18,6 +18,9 @@ def test_scores_every_profile_once_and_reruns_replace(spark, gender_world, train
     preds = _predictions(spark, cfg)
     assert preds.count() == profiles.count()
     assert set(first["labels"]) <= {"female", "male", "uncertain"} and first["model"] == f"gender/{trained['runs']['mlp1']['version']}"
+    # The summary's counts are observed during the write: they must be the table's.
+    night = preds.where((F.col("run_date") == F.lit(cfg.run_date)) & (F.col("target") == "gender"))
+    assert first["labels"] == {r["label"]: r["count"] for r in night.groupBy("label").count().collect()}
     score.run(spark, cfg, "gender")
     again = _predictions(spark, cfg)
     assert again.count() == profiles.count() == again.select("user_id").distinct().count()
@@ -67,3 +70,15 @@ def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):
     assert (a["user_id"].to_numpy() == b["user_id"].to_numpy()).all()
     assert np.abs(a["p_male"].to_numpy() - b["p_male"].to_numpy()).max() < 1e-6
     assert (a["label"] == b["label"]).all()
+
+
+def test_worker_warm_up_loads_the_model_and_answers_every_row(trained):
+    import pyarrow as pa
+
+    from udfs import arrow_adapter
+
+    folder, _, _ = score.resolve_champion("gender")
+    arrow_adapter._MODELS.pop(folder, None)
+    out = list(arrow_adapter.warm_batches(iter([pa.RecordBatch.from_pydict({"id": [0, 1, 2]})]), folder))
+    assert folder in arrow_adapter._MODELS
+    assert sum(b.num_rows for b in out) == 3

@@ -16,25 +16,33 @@ import numpy as np
 
 OUT_LOGISTIC = 0
 OUT_SOFTMAX = 1
+UNCERTAIN = "uncertain"  # the label of a user the model cannot call
 
 
 @nb.njit(cache=True, nogil=True)
 def _first_layer(offsets, indices, row, w0, b0, h):
-    h[:] = b0
+    # Explicit loops: numba's array expressions (h += w0[j]) allocate a temporary per call.
+    width = h.shape[0]
+    for i in range(width):
+        h[i] = b0[i]
     d = w0.shape[0]
     for k in range(offsets[row], offsets[row + 1]):
         j = indices[k]
         if 0 <= j < d:
-            h += w0[j]
+            for i in range(width):
+                h[i] += w0[j, i]
 
 
 @nb.njit(cache=True, nogil=True)
 def _dense(x, w, b, out, relu):
-    out[:] = b
+    width = out.shape[0]
+    for k in range(width):
+        out[k] = b[k]
     for i in range(x.shape[0]):
         xi = x[i]
         if xi != 0.0:
-            out += xi * w[i]
+            for k in range(width):
+                out[k] += xi * w[i, k]
     if relu:
         for i in range(out.shape[0]):
             if out[i] < 0.0:
@@ -130,9 +138,9 @@ def label_and_confidence(probs: np.ndarray, classes, threshold: float, empty: np
     best = probs.argmax(axis=1)
     confidence = probs[np.arange(len(probs)), best]
     labels = np.asarray(classes, dtype=object)[best]
-    labels[confidence < threshold] = "uncertain"
+    labels[confidence < threshold] = UNCERTAIN
     if empty is not None:
-        labels[empty] = "uncertain"
+        labels[empty] = UNCERTAIN
     return labels, confidence
 
 
