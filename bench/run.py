@@ -11,6 +11,8 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -260,6 +262,11 @@ def bench_score(spark, cfg, users):
     # the model loaded (what a longer run amortises); it also replaces the night's rows.
     with step("score_job_numba_rerun_warm_workers", profiles_count=n) as rec:
         rec.update(score.run(spark, cfg, "gender")["labels"])
+    # As a nightly run starts it: the job's CLI in a fresh process (Spark, JVM and Python workers
+    # all cold), timed from launch to exit.
+    with step("score_job_cli_fresh_process", profiles_count=n):
+        subprocess.run([sys.executable, "-m", "jobs.score", "--target", "gender", "--warehouse", cfg.warehouse,
+                        "--run-date", str(cfg.run_date)], check=True, stdout=subprocess.DEVNULL)
     folder, name, version = score.resolve_champion("gender")
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
