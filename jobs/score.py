@@ -7,10 +7,10 @@ atomically, so rerunning a night leaves one copy of each row.
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import click
+from pyspark import InheritableThread
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, StructField, StructType
@@ -94,7 +94,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
         model_uri: str | None = None) -> dict:
     tdef = target_def(target)
     folder, name, version = resolve_champion(target, model_uri)
-    warming = threading.Thread(target=warm_workers, args=(spark, folder), name="warm-python-workers", daemon=True)
+    # InheritableThread: closes its own Py4J connection when done (a plain thread's lingers).
+    warming = InheritableThread(target=warm_workers, args=(spark, folder), name="warm-python-workers", daemon=True)
     warming.start()
     model = load_network(folder)
     inputs = score_inputs(read_user_texts(spark, config), shards, model_families(model.vocab))
