@@ -78,8 +78,7 @@ def warm_workers(spark: SparkSession, model_folder: str) -> None:
     critical path."""
     slots = spark.sparkContext.defaultParallelism
     schema = StructType([StructField("ready", LongType())])
-    folder = model_folder
-    spark.range(0, slots, 1, slots).mapInArrow(lambda batches: warm_batches(batches, folder), schema).collect()
+    spark.range(0, slots, 1, slots).mapInArrow(lambda batches: warm_batches(batches, model_folder), schema).collect()
 
 
 def label_counts(scored: DataFrame, classes: list[str]) -> tuple[DataFrame, Observation]:

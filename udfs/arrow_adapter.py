@@ -67,13 +67,11 @@ def score_batches(batches, source: str, id_columns: tuple[str, ...] = ("user_id"
 
 def warm_batches(batches, source: str):
     """mapInArrow body that readies a Python worker for score_batches: imports, the model, and
-    numba's compiled tokeniser and forward pass loaded from the cache (one sample user scored)."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    model = load_network(source)
+    numba's compiled tokeniser and forward pass loaded from the cache, by scoring one sample user."""
     sample = pa.RecordBatch.from_arrays(
         [pa.array(["#a b"]), pa.array(["a b"]), pa.array([["#a b 🙂"]], pa.list_(pa.string()))],
         names=["biography", "full_name", "captions"])
-    offsets, values = model.vocab_lookup.csr(sample)
-    model.label(model.predict_csr(offsets, values), offsets)
+    for _ in score_batches(iter([sample]), source, id_columns=()):
+        pass
     for batch in batches:
         yield pa.RecordBatch.from_arrays([pa.array(np.ones(batch.num_rows, np.int64))], names=["ready"])

@@ -20,12 +20,18 @@ grouping of a user's posts and the cross-partition sums; nothing here loops over
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
+import os
 import unicodedata
+from pathlib import Path
 
 import numba as nb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+import udfs
 
 FAMILIES = ("hashtag", "word", "char3", "emoji", "bio_word", "name_word")
 CAPTION_FAMILIES = FAMILIES[:4]
@@ -45,15 +51,8 @@ def char_classes() -> np.ndarray:
     Unicode version and this function's rules."""
     global _CLASSES
     if _CLASSES is None:
-        import hashlib
-        import inspect
-        import os
-        from pathlib import Path
-
-        from udfs import NUMBA_CACHE_DIR
-
         key = hashlib.sha1(f"{unicodedata.unidata_version}{inspect.getsource(_char_class_flags)}".encode()).hexdigest()[:16]
-        path = Path(NUMBA_CACHE_DIR) / f"char_classes-{key}.npy"
+        path = Path(udfs.NUMBA_CACHE_DIR) / f"char_classes-{key}.npy"
         try:
             _CLASSES = np.load(path)
         except (OSError, ValueError):
@@ -129,8 +128,8 @@ def _decode(data, start, end, cps, offs):
 
 @nb.njit(cache=True, nogil=True)
 def _hashtags(data, start, end, classes, fam_hashtag, src, o_fam, o_src, o_start, o_end, n):
-    """The hashtag rule of _text_tokens straight on the bytes: a `#` byte is always the `#` code
-    point in UTF-8, so only the characters after one are decoded (hashtag-only vocabularies)."""
+    """Hashtags straight on the bytes: a `#` byte is always the `#` code point in UTF-8, so only
+    the characters after one are decoded."""
     p = start
     while p < end:
         if data[p] != 35:
@@ -167,23 +166,11 @@ def _text_tokens(data, start, end, classes, fam_hashtag, fam_word, fam_char3, fa
                  cps, offs, o_fam, o_src, o_start, o_end, n):
     """Appends the text's tokens (family, source, byte start, byte end) at position n; returns the
     new n. The output arrays hold at least n + 3 * (end - start) + 4 entries."""
-    if fam_word < 0 and fam_char3 < 0 and fam_emoji < 0:
-        if fam_hashtag >= 0:
-            n = _hashtags(data, start, end, classes, fam_hashtag, src, o_fam, o_src, o_start, o_end, n)
-        return n
-    m = _decode(data, start, end, cps, offs)
     if fam_hashtag >= 0:
-        i = 0
-        while i < m:
-            if cps[i] == 35 and i + 1 < m and (classes[cps[i + 1]] & WORDCHAR) != 0:
-                j = i + 1
-                while j < m and (classes[cps[j]] & WORDCHAR) != 0:
-                    j += 1
-                o_fam[n], o_src[n], o_start[n], o_end[n] = fam_hashtag, src, offs[i], offs[j]
-                n += 1
-                i = j
-            else:
-                i += 1
+        n = _hashtags(data, start, end, classes, fam_hashtag, src, o_fam, o_src, o_start, o_end, n)
+    if fam_word < 0 and fam_char3 < 0 and fam_emoji < 0:
+        return n  # hashtags alone never need the text decoded
+    m = _decode(data, start, end, cps, offs)
     if fam_word >= 0 or fam_char3 >= 0:
         i = 0
         while i < m:
