@@ -15,7 +15,7 @@ export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
 
 .PHONY: setup run run-jobs test bench mlflow-ui airflow-ui clean
-setup: .venv/.synced-bytecode .cache/jars/.fetched .cache/numba/.warm
+setup: .venv/.synced-bytecode .cache/jars/.fetched .cache/numba/.warm .cache/jvm/spark-driver.jsa
 
 $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .cache/uv uv==$(UV_VERSION)
@@ -36,6 +36,11 @@ $(UV):
 .cache/numba/.warm: .venv/.synced-bytecode udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py
 	$(PY) -m udfs.warm
 	touch $@
+
+# The driver JVM's class archive (jobs/jvm_archive.py): every job's JVM starts without loading
+# Spark's and Delta's classes one by one. It belongs to this JDK and these JARs.
+.cache/jvm/spark-driver.jsa: .venv/.synced-bytecode .cache/jars/.fetched | .cache/numba/.warm
+	$(PY) -m jobs.jvm_archive
 
 # One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):
 # generate a sample world -> ingest -> labels -> token_mi -> train -> score (mapped) -> checks -> publish.

@@ -27,10 +27,16 @@ DELTA_JARS = ("" if os.environ.get("DEMOGRAPHICS_DELTA_JARS") == "cluster"
               else ",".join(sorted(str(p) for p in (PROJECT / ".cache" / "jars").glob("*.jar"))))
 # spark-submit's driver and workers run the interpreter Airflow runs in (the project's .venv).
 JOB_ENV = {"PYTHONPATH": str(PROJECT), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-# The driver JVM starts before the job's code: its memory and JVM options go on the command line.
+# The driver JVM starts before the job's code: its memory and JVM options go on the command line,
+# with the class archive set-up recorded (as jobs.config.driver_java_options; not imported here,
+# the project may not be on the DAG processor's path).
 DRIVER_MEMORY = os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g")
-SUBMIT_CONF = ({"spark.driver.extraJavaOptions": os.environ["DEMOGRAPHICS_DRIVER_JAVA_OPTIONS"]}
-               if os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS") else None)
+CLASS_ARCHIVE = PROJECT / ".cache" / "jvm" / "spark-driver.jsa"
+JAVA_OPTIONS = " ".join(o for o in (
+    os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", ""),
+    f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xshare:auto"
+    if os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off" and CLASS_ARCHIVE.exists() else "") if o)
+SUBMIT_CONF = {"spark.driver.extraJavaOptions": JAVA_OPTIONS} if JAVA_OPTIONS else None
 SUBMIT = dict(conn_id="spark_default", env_vars=JOB_ENV, jars=DELTA_JARS or None, driver_memory=DRIVER_MEMORY,
               conf=SUBMIT_CONF, retries=2, retry_delay=dt.timedelta(minutes=2), retry_exponential_backoff=True)
 

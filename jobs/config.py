@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The driver JVM's class-data archive, recorded at set-up (jobs/jvm_archive.py).
+CLASS_ARCHIVE = PROJECT_ROOT / ".cache" / "jvm" / "spark-driver.jsa"
 
 
 def _env(name: str, default: str) -> str:
@@ -39,6 +41,16 @@ class PipelineConfig:
 
     def with_(self, **changes) -> "PipelineConfig":
         return replace(self, **changes)
+
+
+def driver_java_options() -> str:
+    """Options for a driver JVM this project starts: $DEMOGRAPHICS_DRIVER_JAVA_OPTIONS, plus the
+    class archive when set-up recorded one (DEMOGRAPHICS_CLASS_ARCHIVE=off leaves it out)."""
+    options = [os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", "")]
+    if os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off" and CLASS_ARCHIVE.exists():
+        # -Xshare:auto: a JVM that cannot map the archive (another JDK or class path) runs without it.
+        options.append(f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xshare:auto")
+    return " ".join(o for o in options if o)
 
 
 def config_from_cli(**overrides) -> PipelineConfig:

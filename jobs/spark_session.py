@@ -13,7 +13,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from udfs import NUMBA_CACHE_DIR
-from jobs.config import PROJECT_ROOT
+from jobs.config import PROJECT_ROOT, driver_java_options
 
 JARS_DIR = Path(os.environ.get("DEMOGRAPHICS_JARS_DIR", PROJECT_ROOT / ".cache" / "jars"))
 
@@ -63,6 +63,9 @@ def start_spark(app_name: str = "demographics", master: str | None = None, extra
     }
     if jars:
         conf["spark.jars"] = ",".join(jars)
+    # Only takes effect where this call starts the JVM (not under spark-submit: see the DAG).
+    if java_options := driver_java_options():
+        conf["spark.driver.extraJavaOptions"] = java_options
     conf.update(extra or {})
     for key, value in conf.items():
         builder = builder.config(key, value)
