@@ -41,11 +41,11 @@ def record_workload() -> None:
         Path(root, "landing").mkdir()
         Path(root, "landing", "a.json").write_text('{"id": 1, "n": "a"}\n{"id": "x"}\nbad\n')
         Path(root, "landing", "b.csv").write_text("1,2,2026-01-01T00:00:00Z\n")
-        lines = spark.read.text(f"{root}/landing/*.json").select("value", F.col("_metadata.file_name").alias("file"))
+        lines = spark.read.text(f"{root}/landing/a.json").select("value", F.col("_metadata.file_name").alias("file"))
         parsed = lines.select("file", F.from_json("value", "id bigint, n string, _bad string",
                                                   {"columnNameOfCorruptRecord": "_bad"}).alias("j")).select("file", "j.*")
         parsed = parsed.withColumn("variant", F.try_parse_json(F.lit('{"a": 1}'))).cache()
-        csv = spark.read.text(f"{root}/landing/*.csv").select(F.from_csv("value", "a string, b string, t string").alias("c"))
+        csv = spark.read.text(f"{root}/landing/b.csv").select(F.from_csv("value", "a string, b string, t string").alias("c"))
         csv.select(F.col("c.a").try_cast("bigint"), F.col("c.t").try_cast("timestamp")).collect()
         ranked = parsed.withColumn("rank", F.row_number().over(Window.partitionBy("n").orderBy(F.col("id").desc())))
         joined = ranked.join(F.broadcast(parsed.groupBy("n").agg(F.max(F.struct("id", "file")).alias("m"))), "n")
@@ -82,9 +82,10 @@ def main(step: str) -> None:
     # The JVM writes the archive as it exits, so the workload runs in a child whose JVM records it.
     env = {**os.environ, "DEMOGRAPHICS_CLASS_ARCHIVE": "off",
            "DEMOGRAPHICS_DRIVER_JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={partial}"}
-    recorded = subprocess.run([sys.executable, "-m", "jobs.jvm_archive", "record"], env=env, stdout=subprocess.DEVNULL)
+    recorded = subprocess.run([sys.executable, "-m", "jobs.jvm_archive", "record"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if recorded.returncode or not partial.exists():
-        raise click.ClickException(f"the JVM wrote no class archive at {partial}")
+        raise click.ClickException(f"the JVM wrote no class archive at {partial}:\n{recorded.stderr[-3000:]}")
     # A damaged archive can crash the JVM that maps it (a truncated one does): map it once first,
     # with the java Spark's launcher picks.
     java = str(Path(os.environ["JAVA_HOME"], "bin", "java")) if os.environ.get("JAVA_HOME") else "java"

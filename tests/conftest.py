@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 
@@ -21,6 +22,9 @@ def spark():
     })
     yield session
     session.stop()
+    # py4j logs "Closing down clientserver connection" at INFO from __del__ at interpreter exit,
+    # through handlers (Airflow's, set up by the DAG tests) whose stream pytest has closed by then.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture()
