@@ -40,7 +40,7 @@ def test_driver_java_options_add_the_class_archive_only_when_it_exists(tmp_path,
     assert config.driver_java_options() == ""
 
 
-def test_the_session_jvm_maps_the_class_archive_set_up_recorded(spark):
+def test_the_session_jvm_starts_with_the_class_archive_set_up_recorded(spark):
     from jobs.config import CLASS_ARCHIVE, driver_java_options
 
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()

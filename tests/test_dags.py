@@ -63,3 +63,15 @@ def test_params_accept_valid_values(dagbag):
     assert params.get_param("shards").resolve("0,3,15") == "0,3,15"
     assert params.get_param("vocab_size").resolve(4000) == 4000
     assert params.get_param("model_family").resolve("twin") == "twin"
+
+
+def test_spark_submit_tasks_start_their_jvm_as_start_spark_does(dagbag):
+    """The DAG repeats jobs.config.driver_java_options (it may not import the project): same options,
+    so every job's JVM maps the class archive set-up recorded."""
+    from jobs.config import driver_java_options
+
+    dag = dagbag.dags["demographics_nightly"]
+    expected = driver_java_options()
+    for task_id in ("generate_world", "ingest", "labels", "token_mi", "train", "score"):
+        conf = dag.get_task(task_id).partial_kwargs["conf"] if task_id == "score" else dag.get_task(task_id).conf
+        assert (conf or {}).get("spark.driver.extraJavaOptions", "") == expected, task_id
