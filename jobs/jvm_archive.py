@@ -7,7 +7,9 @@ recorded from one short run of the operations the jobs use (text and JSON/CSV pa
 aggregations, joins, windows, Arrow to and from Python, Delta create/merge/replaceWhere/read)
 on a few rows in a temporary folder. It belongs
 to this JDK and this class path: `make setup` rebuilds it when the JARs change, and a JVM that
-cannot map it (another JDK) starts without it, as before.
+cannot map it (another JDK) starts without it, as before. A driver started on another machine
+(spark-submit --deploy-mode cluster) should run with DEMOGRAPHICS_CLASS_ARCHIVE=off: where the
+file is missing the JVM also leaves out the JDK's own default archive.
 
   python -m jobs.jvm_archive            # writes .cache/jvm/spark-driver.jsa (make setup runs it)
 """
