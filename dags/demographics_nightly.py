@@ -32,10 +32,9 @@ JOB_ENV = {"PYTHONPATH": str(PROJECT), "PYSPARK_PYTHON": sys.executable, "PYSPAR
 # the project may not be on the DAG processor's path).
 DRIVER_MEMORY = os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g")
 CLASS_ARCHIVE = PROJECT / ".cache" / "jvm" / "spark-driver.jsa"
-JAVA_OPTIONS = " ".join(o for o in (
-    os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", ""),
-    f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xshare:auto"
-    if os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off" and CLASS_ARCHIVE.exists() else "") if o)
+USE_ARCHIVE = os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off" and CLASS_ARCHIVE.exists()
+JAVA_OPTIONS = " ".join(filter(None, [os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", ""),
+                                      f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xshare:auto" if USE_ARCHIVE else ""]))
 SUBMIT_CONF = {"spark.driver.extraJavaOptions": JAVA_OPTIONS} if JAVA_OPTIONS else None
 SUBMIT = dict(conn_id="spark_default", env_vars=JOB_ENV, jars=DELTA_JARS or None, driver_memory=DRIVER_MEMORY,
               conf=SUBMIT_CONF, retries=2, retry_delay=dt.timedelta(minutes=2), retry_exponential_backoff=True)

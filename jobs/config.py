@@ -43,11 +43,16 @@ class PipelineConfig:
         return replace(self, **changes)
 
 
+def class_archive_wanted() -> bool:
+    """False when DEMOGRAPHICS_CLASS_ARCHIVE=off: neither recorded nor used."""
+    return os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off"
+
+
 def driver_java_options() -> str:
     """Options for a driver JVM this project starts: $DEMOGRAPHICS_DRIVER_JAVA_OPTIONS, plus the
     class archive when set-up recorded one (DEMOGRAPHICS_CLASS_ARCHIVE=off leaves it out)."""
     options = [os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", "")]
-    if os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off" and CLASS_ARCHIVE.exists():
+    if class_archive_wanted() and CLASS_ARCHIVE.exists():
         # -Xshare:auto: a JVM that cannot map the archive (another JDK or class path) runs without it.
         options.append(f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xshare:auto")
     return " ".join(o for o in options if o)

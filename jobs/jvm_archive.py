@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from jobs.config import CLASS_ARCHIVE
+from jobs.config import CLASS_ARCHIVE, class_archive_wanted
 
 
 def _echo_batches(batches):
@@ -75,7 +75,7 @@ def main(step: str) -> None:
     """Records the archive (`build`); `record` is the child that runs the workload."""
     if step == "record":
         return record_workload()
-    if os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE") == "off":
+    if not class_archive_wanted():
         click.echo("DEMOGRAPHICS_CLASS_ARCHIVE=off: no driver JVM class archive")
         return
     started = time.perf_counter()
