@@ -39,7 +39,7 @@ $(UV):
 
 # The driver JVM's class archive (jobs/jvm_archive.py): every job's JVM starts without loading
 # Spark's and Delta's classes one by one. It belongs to this JDK and these JARs.
-.cache/jvm/spark-driver.jsa: .venv/.synced-bytecode .cache/jars/.fetched | .cache/numba/.warm
+.cache/jvm/spark-driver.jsa: jobs/jvm_archive.py .venv/.synced-bytecode .cache/jars/.fetched | .cache/numba/.warm
 	$(PY) -m jobs.jvm_archive
 
 # One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):

@@ -1,6 +1,8 @@
 """Throughput and memory benchmarks: `make bench` (BENCH_USERS=1000000 by default).
 
 Prints one figure a line and a JSON summary. Peers are measured in the same run:
+- ingest: Spark's own JSON and CSV readers writing the same landing files straight to Delta (no
+  checks, no quarantine, no dedup, no user_texts): the floor of any Spark ingest on this machine.
 - MI: scikit-learn's mutual_info_classif on the same user x hashtag sparse matrix.
 Peak memory is the peak RSS of this process and its children (the Spark JVM and Python workers),
 sampled every 0.2 s.
@@ -81,11 +83,39 @@ def bench_generate_ingest(spark, cfg, users, rerun=True, keep=False):
         rec["posts_inserted"] = summary["posts"]["inserted"]
         rec["follows_inserted"] = summary["follows"]["inserted"]
         rec["per_source_seconds"] = {k: v.get("seconds") for k, v in summary.items() if "seconds" in v}
+    bench_ingest_floor(spark, cfg, users)
     if not rerun:
         return
     with step("ingest_rerun_noop", users_count=users) as rec:
         again = ingest.run(spark, cfg)
         rec["inserted"] = sum(v.get("inserted", 0) for v in again.values())
+
+
+def bench_ingest_floor(spark, cfg, users):
+    """Peer: read every landing source with Spark's readers and write it to Delta as is.
+
+    It runs after ingest, in the same (warm) JVM: the lowest time Spark takes to move these bytes
+    from the landing files into Delta here, whatever the ingest logic.
+    """
+    from jobs import ingest
+
+    scratch = f"{cfg.warehouse}_floor"
+    shutil.rmtree(scratch, ignore_errors=True)
+    night = f"{cfg.landing}/{cfg.run_date}"
+    with step("ingest_floor_spark_readers_to_delta", users_count=users) as rec:
+        for source, fields in {**ingest.JSON_SOURCES, **ingest.CSV_SOURCES}.items():
+            schema = ", ".join(f"`{n}` {t.upper()}" for n, t, _ in fields)
+            reader = spark.read.schema(schema)
+            df = reader.json(f"{night}/source={source}") if source in ingest.JSON_SOURCES else \
+                reader.option("header", "true").csv(f"{night}/source={source}")
+            started = time.perf_counter()
+            df.write.format("delta").save(f"{scratch}/{source}")
+            rec[f"{source}_seconds"] = round(time.perf_counter() - started, 1)
+    shutil.rmtree(scratch, ignore_errors=True)
+    ratio = round(RESULTS["ingest"]["seconds"] / RESULTS["ingest_floor_spark_readers_to_delta"]["seconds"], 2)
+    RESULTS["ratio_ingest_over_floor"] = {"ratio": ratio}
+    print(f"[bench] ingest time / Spark readers-to-Delta time = {ratio}; the issue's 20k users/s would be "
+          f"{users / 20_000:.0f} s at this size", flush=True)
 
 
 def bench_labels(spark, cfg, users, scales=()):

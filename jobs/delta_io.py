@@ -40,9 +40,16 @@ def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
     return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in spec.schema.fields])
 
 
-def is_empty(table: DeltaTable) -> bool:
-    """No data files yet (a first load): read from the Delta log, no data scanned."""
-    return table.detail().select("numFiles").first()[0] == 0
+def create_for_load(spark: SparkSession, config: PipelineConfig, name: str) -> tuple[DeltaTable, bool]:
+    """The table, and whether this call created it: a table created here holds no rows, so a load
+    into it can skip comparing against existing rows.
+
+    Asked of the path, not of the table's contents (DESCRIBE DETAIL took 1.7-2.9 s a table here).
+    A table that exists but is empty (a run stopped after creating it) takes the comparing path,
+    which is right for any contents.
+    """
+    existed = table_exists(spark, config, name)
+    return ensure_table(spark, config, name), not existed
 
 
 def last_write_rows(table: DeltaTable) -> int:
@@ -70,9 +77,9 @@ def upsert_newest(spark: SparkSession, config: PipelineConfig, name: str, update
     Returns counts of inserted, updated and unchanged rows.
     """
     spec = table_spec(name)
-    target = ensure_table(spark, config, name)
+    target, created = create_for_load(spark, config, name)
     updates = conform(updates, spec)
-    if is_empty(target):  # first load: every row is new, nothing to compare against
+    if created:  # first load: every row is new, nothing to compare against
         return {"inserted": append_counting(target, updates, config.table_path(name)), "updated": 0, "unchanged": 0}
     current = target.toDF().select(*spec.key, *[F.col(c).alias(f"_t_{c}") for c in order])
     newer = F.lit(False)
@@ -107,11 +114,11 @@ def insert_missing(spark: SparkSession, config: PipelineConfig, name: str, rows:
     unique=True: the caller guarantees one row per key (saves a shuffle of every row).
     """
     spec = table_spec(name)
-    target = ensure_table(spark, config, name)
+    target, created = create_for_load(spark, config, name)
     rows = conform(rows, spec)
     if not unique:
         rows = rows.dropDuplicates(list(spec.key))
-    if is_empty(target):  # first load: no anti-join, no separate counting pass
+    if created:  # first load: no anti-join, no separate counting pass
         return {"inserted": append_counting(target, rows, config.table_path(name)), "unchanged": 0}
     existing = target.toDF().select(*spec.key)
     new_rows = rows.join(existing, [rows[k].eqNullSafe(existing[k]) for k in spec.key], "left_anti").cache()

@@ -44,10 +44,9 @@ def record_workload() -> None:
         Path(root, "landing").mkdir()
         Path(root, "landing", "a.json").write_text('{"id": 1, "n": "a"}\n{"id": "x"}\nbad\n')
         Path(root, "landing", "b.csv").write_text("1,2,2026-01-01T00:00:00Z\n")
-        lines = spark.read.text(f"{root}/landing/a.json").select("value", F.col("_metadata.file_name").alias("file"))
-        parsed = lines.select("file", F.from_json("value", "id bigint, n string, _bad string",
-                                                  {"columnNameOfCorruptRecord": "_bad"}).alias("j")).select("file", "j.*")
-        parsed = parsed.withColumn("variant", F.try_parse_json(F.lit('{"a": 1}'))).cache()
+        parsed = (spark.read.schema("id bigint, n string, _bad string").option("columnNameOfCorruptRecord", "_bad")
+                  .json(f"{root}/landing/a.json").select("*", F.col("_metadata.file_name").alias("file")))
+        parsed = parsed.withColumn("variant", F.try_parse_json("_bad")).withColumn("j", F.to_json(F.struct("id", "n"))).cache()
         csv = spark.read.text(f"{root}/landing/b.csv").select(F.from_csv("value", "a string, b string, t string").alias("c"))
         csv.select(F.col("c.a").try_cast("bigint"), F.col("c.t").try_cast("timestamp")).collect()
         ranked = parsed.withColumn("rank", F.row_number().over(Window.partitionBy("n").orderBy(F.col("id").desc())))

@@ -24,9 +24,11 @@ def _raw(spark, lines):
     return spark.createDataFrame([(line, "f.txt") for line in lines], "value string, source_file string")
 
 
-def _reasons(spark, lines, fields=L.PROFILE_FIELDS):
-    parsed = ingest.parse_json_lines(_raw(spark, lines), fields)
-    return [r["reason"] for r in parsed.orderBy("value").select("value", "reason").collect()], parsed
+def _parsed(spark, folder, lines, fields=L.PROFILE_FIELDS):
+    """Lines written to a landing file and parsed as ingest does (Spark's JSON reader, then checks)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "part-0.txt").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return ingest.parse_json_records(ingest.read_json_records(spark, folder, fields), fields)
 
 
 @pytest.mark.parametrize("line,reason", [
@@ -42,40 +44,53 @@ def _reasons(spark, lines, fields=L.PROFILE_FIELDS):
     (_profile(media_count=-4), "negative:media_count"),
     (_profile(username=...), "missing:username"),
 ])
-def test_each_broken_profile_gets_its_reason(spark, line, reason):
-    reasons, _ = _reasons(spark, [line])
-    assert reasons == [reason]
+def test_each_broken_profile_gets_its_reason(spark, tmp_path, line, reason):
+    rows = _parsed(spark, tmp_path, [line]).collect()
+    assert [r["reason"] for r in rows] == [reason]
+    # A rejected record keeps its text for quarantine; a good one carries none.
+    if reason is None:
+        assert rows[0]["value"] is None
+    elif reason.startswith(("malformed", "wrong_type")):
+        assert rows[0]["value"] == line  # the line as delivered
+    else:  # parsed, but a value check failed: the record re-serialised from its declared fields
+        delivered = {k: v for k, v in json.loads(line).items() if v is not None and k != "fetched_at"}
+        kept = json.loads(rows[0]["value"])
+        assert {k: kept.get(k) for k in delivered} == delivered
+
+
+def test_blank_lines_give_no_record_and_trailing_fields_are_ignored(spark, tmp_path):
+    rows = _parsed(spark, tmp_path, ["", "   ", _profile(extra_field=[1, 2]), _profile(uid=2, media_count=-1)]).collect()
+    assert sorted((r["reason"] or "ok") for r in rows) == ["negative:media_count", "ok"]
 
 
 def test_invalid_utf8_is_quarantined_with_its_reason(spark, config, tmp_path):
     folder = tmp_path / "landing" / NIGHT.isoformat() / "source=profiles"
     folder.mkdir(parents=True)
     (folder / "part-0.txt").write_bytes(_profile().encode() + b"\n" + b'{"id": 2, "username": "x\xff\xfe"}\n')
-    raw = ingest.read_landing(spark, config, "profiles")
-    parsed = ingest.parse_json_lines(raw, L.PROFILE_FIELDS)
+    parsed = ingest.parse_json_records(ingest.read_landing_json(spark, config, "profiles"), L.PROFILE_FIELDS)
     got = sorted((r["reason"] or "ok") for r in parsed.collect())
     assert got == ["invalid_utf8", "ok"]
     q = ingest.quarantine_rows(parsed, "profiles", NIGHT).collect()
     assert [r["reason"] for r in q] == ["invalid_utf8"] and q[0]["source_file"] == "part-0.txt"
 
 
-def test_newest_snapshot_wins_whatever_the_order(spark):
+def test_newest_snapshot_wins_whatever_the_order(spark, tmp_path):
     lines = [_profile(biography="old", fetched_at="2026-10-01T00:00:00Z"),
              _profile(biography="new", fetched_at="2026-11-21T00:00:00Z"),
              _profile(biography="older", fetched_at="2026-09-01T00:00:00Z"),
              _profile(biography="new", fetched_at="2026-11-21T00:00:00Z")]  # exact duplicate
-    for order in (lines, lines[::-1]):
-        parsed = ingest.parse_json_lines(_raw(spark, order), L.PROFILE_FIELDS)
+    for i, order in enumerate((lines, lines[::-1])):
+        parsed = _parsed(spark, tmp_path / str(i), order)
         rows = ingest.profiles_from_records(parsed, 4, NIGHT).collect()
         assert len(rows) == 1 and rows[0]["biography"] == "new"
         assert 0 <= rows[0]["shard"] < 4
 
 
-def test_same_time_conflicting_snapshots_resolve_deterministically(spark):
+def test_same_time_conflicting_snapshots_resolve_deterministically(spark, tmp_path):
     a = _profile(biography="a", fetched_at="2026-11-21T00:00:00Z")
     b = _profile(biography="b", fetched_at="2026-11-21T00:00:00Z")
-    pick = [ingest.profiles_from_records(ingest.parse_json_lines(_raw(spark, o), L.PROFILE_FIELDS), 4, NIGHT)
-            .first()["biography"] for o in ([a, b], [b, a])]
+    pick = [ingest.profiles_from_records(_parsed(spark, tmp_path / str(i), o), 4, NIGHT).first()["biography"]
+            for i, o in enumerate(([a, b], [b, a]))]
     assert pick[0] == pick[1]
 
 
@@ -105,10 +120,10 @@ def test_shard_is_stable_and_in_range(spark):
     assert len(set(values)) == 16
 
 
-def test_enormous_caption_is_kept_cut_to_the_limit(spark):
+def test_enormous_caption_is_kept_cut_to_the_limit(spark, tmp_path):
     post = {"id": 5, "user_id": 1, "taken_at": "2026-11-20T00:00:00Z", "caption": "x " * 50_000,
             "like_count": 1, "comment_count": 0, "fetched_at": "2026-11-21T00:00:00Z"}
-    parsed = ingest.parse_json_lines(_raw(spark, [json.dumps(post)]), L.POST_FIELDS)
+    parsed = _parsed(spark, tmp_path, [json.dumps(post)], L.POST_FIELDS)
     row = ingest.posts_from_records(parsed, NIGHT).first()
     assert row["caption_truncated"] is True and len(row["caption"]) == L.CAPTION_LIMIT
 

@@ -1,0 +1,59 @@
+"""Loading into Delta: a first load appends, a later one compares against what the table holds."""
+import datetime as dt
+
+import pytest
+
+from jobs import delta_io
+
+NIGHT = dt.date(2026, 11, 22)
+FB_COLUMNS = "fb_id long, fb_username string, full_name string, gender string, fetched_at timestamp, " \
+             "record_hash long, source_file string, ingest_run date"
+EDGE_COLUMNS = "follower_id long, followee_id long, observed_at timestamp, source_file string, ingest_run date"
+
+
+def _fb(spark, rows):
+    """rows: (fb_id, gender, day of November 2026, record_hash)."""
+    return spark.createDataFrame(
+        [(i, f"u{i}", "A B", g, dt.datetime(2026, 11, d), h, "f.csv", NIGHT) for i, g, d, h in rows], FB_COLUMNS)
+
+
+def _table(spark, config, name):
+    return {r["fb_id"]: (r["gender"], r["fetched_at"].day) for r in
+            spark.read.format("delta").load(config.table_path(name)).collect()}
+
+
+def test_first_load_creates_the_table_and_appends(spark, config):
+    counts = delta_io.upsert_newest(spark, config, "fb_profiles", _fb(spark, [(1, "male", 20, 1), (2, "female", 20, 2)]))
+    assert counts == {"inserted": 2, "updated": 0, "unchanged": 0}
+    assert _table(spark, config, "fb_profiles") == {1: ("male", 20), 2: ("female", 20)}
+
+
+@pytest.mark.parametrize("first_rows", [[(1, "male", 20, 1), (2, "female", 20, 2)], []])
+def test_later_load_keeps_the_newest_row_of_each_key(spark, config, first_rows):
+    # [] : the table exists but holds no rows (a run stopped after creating it).
+    if first_rows:
+        delta_io.upsert_newest(spark, config, "fb_profiles", _fb(spark, first_rows))
+    else:
+        delta_io.ensure_table(spark, config, "fb_profiles")
+    later = _fb(spark, [(1, "female", 21, 5), (2, "male", 19, 6), (3, "custom", 20, 7)])
+    counts = delta_io.upsert_newest(spark, config, "fb_profiles", later)
+    if first_rows:
+        assert counts == {"inserted": 1, "updated": 1, "unchanged": 1}
+        assert _table(spark, config, "fb_profiles") == {1: ("female", 21), 2: ("female", 20), 3: ("custom", 20)}
+    else:
+        assert counts == {"inserted": 3, "updated": 0, "unchanged": 0}
+        assert _table(spark, config, "fb_profiles") == {1: ("female", 21), 2: ("male", 19), 3: ("custom", 20)}
+    again = delta_io.upsert_newest(spark, config, "fb_profiles", later)
+    assert again == {"inserted": 0, "updated": 0, "unchanged": 3}
+
+
+def test_insert_missing_adds_only_new_keys(spark, config):
+    def edges(pairs):
+        return spark.createDataFrame([(a, b, dt.datetime(2026, 11, 20), "f.csv", NIGHT) for a, b in pairs], EDGE_COLUMNS)
+
+    assert delta_io.insert_missing(spark, config, "follows", edges([(1, 2), (2, 1)]), unique=True) == \
+        {"inserted": 2, "unchanged": 0}
+    assert delta_io.insert_missing(spark, config, "follows", edges([(1, 2), (1, 3), (1, 3)])) == \
+        {"inserted": 1, "unchanged": 1}
+    got = spark.read.format("delta").load(config.table_path("follows")).select("follower_id", "followee_id").collect()
+    assert sorted(tuple(r) for r in got) == [(1, 2), (1, 3), (2, 1)]
