@@ -136,7 +136,8 @@ QUARANTINE = TableSpec(
     schema=StructType([
         _f("source", StringType(), False, "profiles / posts / fb_profiles / follows"),
         _f("source_file", StringType()),
-        _f("raw", StringType()),
+        _f("raw", StringType(), doc="the line as delivered; for a JSON record that parsed but failed a value "
+                                    "check (missing or negative field), the record re-serialised from its declared fields"),
         _f("reason", StringType(), False),
         _f("record_hash", StringType(), False, "sha2 of the raw record: makes reruns idempotent"),
         _f("run_date", DateType(), False),
