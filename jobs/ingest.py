@@ -240,7 +240,8 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
             if source == "fb_profiles":
                 parsed = fb_profiles_with_checks(parsed)
         # Only rejected records need their raw line (for quarantine): good ones drop it before the
-        # cache, which then holds the typed columns alone (about half the memory for posts).
+        # cache, which then holds the typed columns alone (parse_json_records already does this;
+        # the CSV parser keeps every line's text for its callers).
         parsed = parsed.withColumn("value", F.when(F.col("reason").isNotNull(), F.col("value"))).cache()
         # One pass fills the cache and tallies reasons (and good posts over the caption limit).
         over_limit = (F.length("caption") > L.CAPTION_LIMIT) if source == "posts" else F.lit(False)
