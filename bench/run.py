@@ -104,8 +104,7 @@ def bench_ingest_floor(spark, cfg, users):
     night = f"{cfg.landing}/{cfg.run_date}"
     with step("ingest_floor_spark_readers_to_delta", users_count=users) as rec:
         for source, fields in {**ingest.JSON_SOURCES, **ingest.CSV_SOURCES}.items():
-            schema = ", ".join(f"`{n}` {t.upper()}" for n, t, _ in fields)
-            reader = spark.read.schema(schema)
+            reader = spark.read.schema(ingest.landing_ddl(fields))
             df = reader.json(f"{night}/source={source}") if source in ingest.JSON_SOURCES else \
                 reader.option("header", "true").csv(f"{night}/source={source}")
             started = time.perf_counter()
@@ -115,7 +114,7 @@ def bench_ingest_floor(spark, cfg, users):
     ratio = round(RESULTS["ingest"]["seconds"] / RESULTS["ingest_floor_spark_readers_to_delta"]["seconds"], 2)
     RESULTS["ratio_ingest_over_floor"] = {"ratio": ratio}
     print(f"[bench] ingest time / Spark readers-to-Delta time = {ratio}; the issue's 20k users/s would be "
-          f"{users / 20_000:.0f} s at this size", flush=True)
+          f"{users / 20_000:.1f} s at this size", flush=True)
 
 
 def bench_labels(spark, cfg, users, scales=()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from functools import reduce
 from pathlib import Path
 
@@ -45,8 +46,9 @@ def read_landing(spark: SparkSession, config: PipelineConfig, source: str) -> Da
             .select("value", F.col("_metadata.file_name").alias("source_file")))
 
 
-def _json_schema(fields) -> str:
-    return ", ".join(f"`{n}` {t.upper()}" for n, t, _ in fields) + ", `_corrupt` STRING"
+def landing_ddl(fields) -> str:
+    """A source's declared fields as a DDL schema string for Spark's readers."""
+    return ", ".join(f"`{n}` {t.upper()}" for n, t, _ in fields)
 
 
 def read_json_records(spark: SparkSession, path: str | Path, fields) -> DataFrame:
@@ -57,7 +59,7 @@ def read_json_records(spark: SparkSession, path: str | Path, fields) -> DataFram
     The reader parses the file's bytes (about twice as fast here as from_json on text lines,
     which decodes every line to characters first: 14 s against 30 s for 1M users' posts).
     """
-    schema = _json_schema(fields)
+    schema = landing_ddl(fields) + ", `_corrupt` STRING"
     if not Path(path).exists():
         return spark.createDataFrame([], schema + ", source_file STRING")
     return (spark.read.schema(schema).option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_corrupt")
@@ -246,9 +248,9 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
         # One pass fills the cache and tallies reasons (and good posts over the caption limit).
         over_limit = (F.length("caption") > L.CAPTION_LIMIT) if source == "posts" else F.lit(False)
         tally = parsed.groupBy("reason", over_limit.alias("over_limit")).count().collect()
-        by_reason: dict = {}
+        by_reason = Counter()
         for r in tally:
-            by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + r["count"]
+            by_reason[r["reason"]] += r["count"]
         read = sum(by_reason.values())
         bad = dict(sorted((k, v) for k, v in by_reason.items() if k is not None))
         if source == "profiles":
