@@ -28,13 +28,17 @@ DELTA_JARS = ("" if os.environ.get("DEMOGRAPHICS_DELTA_JARS") == "cluster"
 # spark-submit's driver and workers run the interpreter Airflow runs in (the project's .venv).
 JOB_ENV = {"PYTHONPATH": str(PROJECT), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
 # The driver JVM starts before the job's code: its memory and JVM options go on the command line,
-# with the class archive set-up recorded (as jobs.config.driver_java_options; not imported here,
-# the project may not be on the DAG processor's path).
+# with the JIT directives and the class archive set-up recorded (as jobs.config.driver_java_options;
+# not imported here, the project may not be on the DAG processor's path).
 DRIVER_MEMORY = os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g")
+JIT_DIRECTIVES = PROJECT / "jobs" / "jit_directives.json"
+USE_DIRECTIVES = os.environ.get("DEMOGRAPHICS_JIT_DIRECTIVES", "on") != "off"
 CLASS_ARCHIVE = PROJECT / ".cache" / "jvm" / "spark-driver.jsa"
 USE_ARCHIVE = os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off" and CLASS_ARCHIVE.exists()
-JAVA_OPTIONS = " ".join(filter(None, [os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", ""),
-                                      f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xshare:auto" if USE_ARCHIVE else ""]))
+JAVA_OPTIONS = " ".join(filter(None, [
+    os.environ.get("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", ""),
+    f"-XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile={JIT_DIRECTIVES}" if USE_DIRECTIVES else "",
+    f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xshare:auto" if USE_ARCHIVE else ""]))
 SUBMIT_CONF = {"spark.driver.extraJavaOptions": JAVA_OPTIONS} if JAVA_OPTIONS else None
 SUBMIT = dict(conn_id="spark_default", env_vars=JOB_ENV, jars=DELTA_JARS or None, driver_memory=DRIVER_MEMORY,
               conf=SUBMIT_CONF, retries=2, retry_delay=dt.timedelta(minutes=2), retry_exponential_backoff=True)

@@ -1,5 +1,7 @@
 import datetime as dt
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -31,6 +33,7 @@ def test_driver_java_options_add_the_class_archive_only_when_it_exists(tmp_path,
 
     archive = tmp_path / "spark-driver.jsa"
     monkeypatch.setattr(config, "CLASS_ARCHIVE", archive)
+    monkeypatch.setenv("DEMOGRAPHICS_JIT_DIRECTIVES", "off")
     monkeypatch.setenv("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1")
     assert config.driver_java_options() == "-XX:TieredStopAtLevel=1"
     archive.write_bytes(b"x")
@@ -40,11 +43,50 @@ def test_driver_java_options_add_the_class_archive_only_when_it_exists(tmp_path,
     assert config.driver_java_options() == ""
 
 
+def test_driver_java_options_add_the_jit_directives_unless_turned_off(tmp_path, monkeypatch):
+    import jobs.config as config
+
+    monkeypatch.setattr(config, "CLASS_ARCHIVE", tmp_path / "absent.jsa")
+    monkeypatch.delenv("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", raising=False)
+    monkeypatch.delenv("DEMOGRAPHICS_JIT_DIRECTIVES", raising=False)
+    assert config.driver_java_options() == \
+        f"-XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile={config.JIT_DIRECTIVES}"
+    monkeypatch.setenv("DEMOGRAPHICS_JIT_DIRECTIVES", "off")
+    assert config.driver_java_options() == ""
+
+
+def _java() -> str:
+    """The java that Spark's launcher starts: $JAVA_HOME's, else the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    return os.path.join(home, "bin", "java") if home else shutil.which("java")
+
+
+def test_this_jdk_reads_every_jit_directive_as_a_c2_exclusion():
+    """A directives file HotSpot cannot parse stops every JVM from starting; one it reads wrongly
+    would silently change nothing. Ask the JDK itself to print what it read."""
+    import json
+    import re
+
+    from jobs.config import JIT_DIRECTIVES
+
+    declared = json.loads(re.sub(r"(\w+):", r'"\1":', JIT_DIRECTIVES.read_text()))  # HotSpot's keys are unquoted
+    patterns = [p for directive in declared for p in directive["match"]]
+    out = subprocess.run([_java(), "-XX:+UnlockDiagnosticVMOptions", f"-XX:CompilerDirectivesFile={JIT_DIRECTIVES}",
+                          "-XX:+CompilerDirectivesPrint", "-version"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    printed = out.stdout.split("Directive: (default)")[0]
+    matching = re.search(r"matching: (.*)", printed).group(1).split(", ")
+    assert sorted(matching) == sorted(patterns) and len(patterns) >= 10
+    c1, c2 = printed.split(" c2 directives:")
+    assert "Exclude:true" in c2 and "Exclude:true" not in c1  # C1 still compiles these methods
+
+
 def test_the_session_jvm_starts_with_the_class_archive_set_up_recorded(spark):
-    from jobs.config import CLASS_ARCHIVE, driver_java_options
+    from jobs.config import CLASS_ARCHIVE, JIT_DIRECTIVES, driver_java_options
 
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     arguments = list(runtime.getInputArguments())
     assert (f"-XX:SharedArchiveFile={CLASS_ARCHIVE}" in arguments) == ("SharedArchiveFile" in driver_java_options())
+    assert (f"-XX:CompilerDirectivesFile={JIT_DIRECTIVES}" in arguments) == ("CompilerDirectivesFile" in driver_java_options())
     # make setup records it (unless told not to): without it every job's JVM starts ~10 s slower.
     assert CLASS_ARCHIVE.exists() or os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE") == "off"

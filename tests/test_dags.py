@@ -67,7 +67,7 @@ def test_params_accept_valid_values(dagbag):
 
 def test_spark_submit_tasks_start_their_jvm_as_start_spark_does(dagbag):
     """The DAG repeats jobs.config.driver_java_options (it may not import the project): same options,
-    so every job's JVM maps the class archive set-up recorded."""
+    so every job's JVM gets the JIT directives and maps the class archive set-up recorded."""
     from jobs.config import driver_java_options
 
     dag = dagbag.dags["demographics_nightly"]
