@@ -126,12 +126,11 @@ def bench_ingest_floor(spark, cfg, users):
 
     scratch = f"{cfg.warehouse}_floor"
     shutil.rmtree(scratch, ignore_errors=True)
-    night = f"{cfg.landing}/{cfg.run_date}"
     with step("ingest_floor_spark_readers_to_delta", users_count=users) as rec, jvm_share(spark, rec):
         for source, fields in {**ingest.JSON_SOURCES, **ingest.CSV_SOURCES}.items():
             reader = spark.read.schema(ingest.landing_ddl(fields))
-            df = reader.json(f"{night}/source={source}") if source in ingest.JSON_SOURCES else \
-                reader.option("header", "true").csv(f"{night}/source={source}")
+            path = cfg.landing_path(f"source={source}")
+            df = reader.json(path) if source in ingest.JSON_SOURCES else reader.option("header", "true").csv(path)
             started = time.perf_counter()
             df.write.format("delta").save(f"{scratch}/{source}")
             rec[f"{source}_seconds"] = round(time.perf_counter() - started, 1)

@@ -32,13 +32,9 @@ FB_GENDERS = ("male", "female", "custom")
 
 
 # ---------------------------------------------------------------- extract
-def _landing_path(config: PipelineConfig, source: str) -> Path:
-    return Path(config.landing) / config.run_date.isoformat() / f"source={source}"
-
-
 def read_landing(spark: SparkSession, config: PipelineConfig, source: str) -> DataFrame:
     """Raw lines of one source for the night, with the file each came from; empty if none."""
-    path = _landing_path(config, source)
+    path = Path(config.landing_path(f"source={source}"))
     if not path.exists():
         return spark.createDataFrame([], "value string, source_file string")
     return (spark.read.option("lineSep", "\n").text(str(path))
@@ -67,7 +63,7 @@ def read_json_records(spark: SparkSession, path: str | Path, fields) -> DataFram
 
 
 def read_landing_json(spark: SparkSession, config: PipelineConfig, source: str) -> DataFrame:
-    return read_json_records(spark, _landing_path(config, source), JSON_SOURCES[source])
+    return read_json_records(spark, config.landing_path(f"source={source}"), JSON_SOURCES[source])
 
 
 # ---------------------------------------------------------------- transform
