@@ -93,6 +93,11 @@ def step(name: str, **figures):
     print(f"[bench] {name}: {json.dumps(record)}", flush=True)
 
 
+def per_step_seconds(summary: dict) -> dict:
+    """Each step's seconds from ingest's summary (sources, quarantine, user_texts)."""
+    return {k: v.get("seconds") for k, v in summary.items() if "seconds" in v}
+
+
 def bench_generate_ingest(spark, cfg, users, rerun=True, keep=False):
     from pathlib import Path
 
@@ -109,7 +114,7 @@ def bench_generate_ingest(spark, cfg, users, rerun=True, keep=False):
         summary = ingest.run(spark, cfg)
         rec["posts_inserted"] = summary["posts"]["inserted"]
         rec["follows_inserted"] = summary["follows"]["inserted"]
-        rec["per_source_seconds"] = {k: v.get("seconds") for k, v in summary.items() if "seconds" in v}
+        rec["per_source_seconds"] = per_step_seconds(summary)
     bench_ingest_floor(spark, cfg, users)
     bench_ingest_warm(spark, cfg, users)
     if not rerun:
@@ -160,7 +165,7 @@ def bench_ingest_warm(spark, cfg, users):
     shutil.rmtree(warm_cfg.warehouse, ignore_errors=True)
     with step("ingest_warm_jvm", users_count=users) as rec, jvm_share(spark, rec):
         summary = ingest.run(spark, warm_cfg)
-        rec["per_source_seconds"] = {k: v.get("seconds") for k, v in summary.items() if "seconds" in v}
+        rec["per_source_seconds"] = per_step_seconds(summary)
     shutil.rmtree(warm_cfg.warehouse, ignore_errors=True)
     cold, warm = RESULTS["ingest"]["seconds"], RESULTS["ingest_warm_jvm"]["seconds"]
     floor = RESULTS["ingest_floor_spark_readers_to_delta"]["seconds"]
