@@ -46,9 +46,14 @@ class PipelineConfig:
         return replace(self, **changes)
 
 
+def _switched_on(name: str) -> bool:
+    """An on/off setting of the environment: on unless set to `off`."""
+    return os.environ.get(name, "on") != "off"
+
+
 def class_archive_wanted() -> bool:
     """False when DEMOGRAPHICS_CLASS_ARCHIVE=off: neither recorded nor used."""
-    return os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE", "on") != "off"
+    return _switched_on("DEMOGRAPHICS_CLASS_ARCHIVE")
 
 
 def jit_directives_wanted() -> bool:
@@ -60,7 +65,7 @@ def jit_directives_wanted() -> bool:
     serialisation, which run per query or per task, not per row; the directives leave those to
     C1, and the same ingest's compilers took 116 of 341 CPU seconds.
     """
-    return os.environ.get("DEMOGRAPHICS_JIT_DIRECTIVES", "on") != "off"
+    return _switched_on("DEMOGRAPHICS_JIT_DIRECTIVES")
 
 
 def driver_java_options() -> str:
