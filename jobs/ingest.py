@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from functools import reduce
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def read_landing(spark: SparkSession, config: PipelineConfig, source: str) -> Da
     if not path.exists():
         return spark.createDataFrame([], "value string, source_file string")
     return (spark.read.option("lineSep", "\n").text(str(path))
-            .where(F.length(F.trim("value")) > 0)
+            .where(F.trim("value") != "")
             .select("value", F.col("_metadata.file_name").alias("source_file")))
 
 
@@ -189,11 +188,21 @@ def profiles_from_records(parsed: DataFrame, shards: int, run_date) -> DataFrame
     return newest_per_key(good, ["user_id"])
 
 
+def caption_over_limit(caption: Column) -> Column:
+    """Whether a caption has more than CAPTION_LIMIT characters (false when null).
+
+    Counting characters walks the whole string; a caption of at most CAPTION_LIMIT bytes has at
+    most as many characters, so only the rare longer ones are counted.
+    """
+    return F.when(F.octet_length(caption) > L.CAPTION_LIMIT, F.length(caption) > L.CAPTION_LIMIT).otherwise(F.lit(False))
+
+
 def posts_from_records(parsed: DataFrame, run_date) -> DataFrame:
+    over_limit = caption_over_limit(F.col("caption"))
     good = (parsed.where(F.col("reason").isNull())
             .withColumnRenamed("id", "post_id")
-            .withColumn("caption_truncated", F.coalesce(F.length("caption") > L.CAPTION_LIMIT, F.lit(False)))
-            .withColumn("caption", F.substring("caption", 1, L.CAPTION_LIMIT))
+            .withColumn("caption_truncated", over_limit)
+            .withColumn("caption", F.when(over_limit, F.substring("caption", 1, L.CAPTION_LIMIT)).otherwise(F.col("caption")))
             .withColumn("record_hash", _content_hash("post_id", "user_id", "taken_at", "caption", "like_count", "comment_count"))
             .withColumn("ingest_run", F.lit(run_date).cast("date")))
     return newest_per_key(good, ["post_id"])
@@ -241,20 +250,18 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
         # cache, which then holds the typed columns alone (parse_json_records already does this;
         # the CSV parser keeps every line's text for its callers).
         parsed = parsed.withColumn("value", F.when(F.col("reason").isNotNull(), F.col("value"))).cache()
-        # One pass fills the cache and tallies reasons (and good posts over the caption limit).
-        over_limit = (F.length("caption") > L.CAPTION_LIMIT) if source == "posts" else F.lit(False)
-        tally = parsed.groupBy("reason", over_limit.alias("over_limit")).count().collect()
-        by_reason = Counter()
-        for r in tally:
-            by_reason[r["reason"]] += r["count"]
-        read = sum(by_reason.values())
-        bad = dict(sorted((k, v) for k, v in by_reason.items() if k is not None))
+        # One pass fills the cache and counts records (and good posts over the caption limit); the
+        # reasons are tallied below from the few rejected rows, not by grouping every record.
+        over_limit = caption_over_limit(F.col("caption")) if source == "posts" else F.lit(False)
+        totals = parsed.agg(F.count(F.lit(1)).alias("read"),
+                            F.count_if(F.col("reason").isNull() & over_limit).alias("over_limit")).first()
+        read = totals["read"]
         if source == "profiles":
             counts = delta_io.upsert_newest(spark, config, "profiles", profiles_from_records(parsed, config.shards, run_date))
         elif source == "posts":
             posts = posts_from_records(parsed, run_date)
             counts = delta_io.upsert_newest(spark, config, "posts", posts)
-            counts["captions_truncated"] = sum(r["count"] for r in tally if r["reason"] is None and r["over_limit"])
+            counts["captions_truncated"] = totals["over_limit"]
         elif source == "fb_profiles":
             counts = delta_io.upsert_newest(spark, config, "fb_profiles", fb_profiles_from_records(parsed, run_date))
         else:
@@ -262,7 +269,7 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
         # Rejected rows are few: keep them while `parsed` is cached, so writing quarantine at the
         # end does not parse every landing file again.
         rejected = quarantine_rows(parsed, source, run_date).cache()
-        rejected.count()
+        bad = dict(sorted((r["reason"], r["count"]) for r in rejected.groupBy("reason").count().collect()))
         quarantined.append(rejected)
         summary[source] = {"read": read, **counts, "quarantined": bad,
                            "seconds": round(time.perf_counter() - started, 2)}

@@ -128,6 +128,21 @@ def test_enormous_caption_is_kept_cut_to_the_limit(spark, tmp_path):
     assert row["caption_truncated"] is True and len(row["caption"]) == L.CAPTION_LIMIT
 
 
+def test_caption_limit_counts_characters_not_bytes(spark, tmp_path):
+    """Four-byte emoji: a caption of exactly the limit in characters (four times it in bytes) is
+    kept whole; one character more is cut to the limit."""
+    posts = [{"id": i, "user_id": 1, "taken_at": "2026-11-20T00:00:00Z", "caption": "\U0001F525" * n,
+              "like_count": 1, "comment_count": 0, "fetched_at": "2026-11-21T00:00:00Z"}
+             for i, n in ((1, L.CAPTION_LIMIT), (2, L.CAPTION_LIMIT + 1), (3, 10))]
+    posts.append({**posts[2], "id": 4, "caption": None})
+    parsed = _parsed(spark, tmp_path, [json.dumps(p) for p in posts], L.POST_FIELDS)
+    rows = {r["post_id"]: r for r in ingest.posts_from_records(parsed, NIGHT).collect()}
+    assert (rows[1]["caption_truncated"], len(rows[1]["caption"])) == (False, L.CAPTION_LIMIT)
+    assert (rows[2]["caption_truncated"], len(rows[2]["caption"])) == (True, L.CAPTION_LIMIT)
+    assert (rows[3]["caption_truncated"], rows[3]["caption"]) == (False, "\U0001F525" * 10)
+    assert (rows[4]["caption_truncated"], rows[4]["caption"]) == (False, None)
+
+
 def test_csv_sources_skip_headers_and_quarantine_bad_rows(spark):
     fields = ingest.CSV_SOURCES["fb_profiles"]
     lines = ["fb_id,fb_username,full_name,gender,fetched_at",
