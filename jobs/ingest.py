@@ -198,11 +198,11 @@ def caption_over_limit(caption: Column) -> Column:
 
 
 def posts_from_records(parsed: DataFrame, run_date) -> DataFrame:
-    over_limit = caption_over_limit(F.col("caption"))
     good = (parsed.where(F.col("reason").isNull())
             .withColumnRenamed("id", "post_id")
-            .withColumn("caption_truncated", over_limit)
-            .withColumn("caption", F.when(over_limit, F.substring("caption", 1, L.CAPTION_LIMIT)).otherwise(F.col("caption")))
+            .withColumn("caption_truncated", caption_over_limit(F.col("caption")))
+            .withColumn("caption", F.when(F.col("caption_truncated"), F.substring("caption", 1, L.CAPTION_LIMIT))
+                        .otherwise(F.col("caption")))
             .withColumn("record_hash", _content_hash("post_id", "user_id", "taken_at", "caption", "like_count", "comment_count"))
             .withColumn("ingest_run", F.lit(run_date).cast("date")))
     return newest_per_key(good, ["post_id"])
