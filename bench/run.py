@@ -10,7 +10,8 @@ Prints one figure a line and a JSON summary. Peers are measured in the same run:
   inputs read and rows of the same shape written, no model), which bounds any ratio to spark_udf.
 - MI: scikit-learn's mutual_info_classif on the same user x hashtag sparse matrix.
 Peak memory is the peak RSS of this process and its children (the Spark JVM and Python workers),
-sampled every 0.2 s.
+sampled every 0.2 s; a step run as a fresh process also records that process's own peak
+(process_peak_rss_gib).
 """
 from __future__ import annotations
 
@@ -31,13 +32,16 @@ RESULTS: dict[str, dict] = {}
 
 
 class PeakRss:
-    def __init__(self):
+    """Peak RSS of a process (default: this one) and its children, sampled every 0.2 s."""
+
+    def __init__(self, pid: int | None = None):
         self.peak = 0
+        self._pid = pid
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self):
-        me = psutil.Process()
+        me = psutil.Process(self._pid)
         while not self._stop.is_set():
             try:
                 procs = [me] + me.children(recursive=True)
@@ -78,6 +82,19 @@ def jvm_share(spark, record: dict):
     cpu1, jit1 = spark_jvm_seconds(spark)
     record.update(jvm_cpu_seconds=round(cpu1 - cpu0, 1), jit_compile_seconds=round(jit1 - jit0, 1),
                   jit_share_of_cpu=round((jit1 - jit0) / max(cpu1 - cpu0, 1e-9), 3))
+
+
+def run_fresh_process(args: list[str], record: dict) -> str:
+    """Run `python -m ...args` as a fresh process; returns its stdout and records the peak RSS of
+    that process and its children alone (the step's own figure also counts this process's idle
+    Spark JVM)."""
+    proc = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE, text=True)
+    with PeakRss(proc.pid) as rss:
+        out, _ = proc.communicate()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
+    record["process_peak_rss_gib"] = round(rss.peak / 2**30, 2)
+    return out
 
 
 @contextmanager
@@ -155,13 +172,12 @@ def bench_ingest_fresh_processes(cfg, users):
     date = str(cfg.run_date)
     scratch = f"{cfg.warehouse}_fresh"
     shutil.rmtree(scratch, ignore_errors=True)
-    with step("ingest_cli_fresh_process", users_count=users):
-        subprocess.run([sys.executable, "-m", "jobs.ingest", "--run-date", date, "--warehouse", scratch,
-                        "--landing", cfg.landing, "--shards", str(cfg.shards)], check=True, stdout=subprocess.DEVNULL)
+    with step("ingest_cli_fresh_process", users_count=users) as rec:
+        run_fresh_process(["jobs.ingest", "--run-date", date, "--warehouse", scratch, "--landing", cfg.landing,
+                           "--shards", str(cfg.shards)], rec)
     shutil.rmtree(scratch, ignore_errors=True)
     with step("ingest_floor_fresh_process", users_count=users) as rec:
-        out = subprocess.run([sys.executable, "-m", "bench.floor", "--run-date", date, "--landing", cfg.landing,
-                              "--scratch", scratch], check=True, capture_output=True, text=True).stdout
+        out = run_fresh_process(["bench.floor", "--run-date", date, "--landing", cfg.landing, "--scratch", scratch], rec)
         rec.update({f"{s}_seconds": v for s, v in json.loads(out.strip().splitlines()[-1]).items()})
     ours, floor = RESULTS["ingest_cli_fresh_process"]["seconds"], RESULTS["ingest_floor_fresh_process"]["seconds"]
     target = users / 20_000
@@ -371,9 +387,9 @@ def bench_score(spark, cfg, users):
         rec.update(score.run(spark, cfg, "gender")["labels"])
     # As a nightly run starts it: the job's CLI in a fresh process (Spark, JVM and Python workers
     # all cold), timed from launch to exit.
-    with step("score_job_cli_fresh_process", profiles_count=n):
-        subprocess.run([sys.executable, "-m", "jobs.score", "--target", "gender", "--warehouse", cfg.warehouse,
-                        "--run-date", str(cfg.run_date)], check=True, stdout=subprocess.DEVNULL)
+    with step("score_job_cli_fresh_process", profiles_count=n) as rec:
+        run_fresh_process(["jobs.score", "--target", "gender", "--warehouse", cfg.warehouse,
+                           "--run-date", str(cfg.run_date)], rec)
     folder, name, version = score.resolve_champion("gender")
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model().model
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
