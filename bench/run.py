@@ -40,14 +40,22 @@ class PeakRss:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
+    @staticmethod
+    def _rss(process) -> int:
+        try:
+            return process.memory_info().rss
+        except psutil.Error:  # ended since it was listed (Python workers come and go)
+            return 0
+
     def _loop(self):
         me = psutil.Process(self._pid)
         while not self._stop.is_set():
             try:
                 procs = [me] + me.children(recursive=True)
-                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs if p.is_running()))
-            except psutil.Error:
-                pass
+            except psutil.Error:  # the watched process itself has ended
+                break
+            # One vanished worker costs its own term, not the whole sample.
+            self.peak = max(self.peak, sum(self._rss(p) for p in procs))
             time.sleep(0.2)
 
     def __enter__(self):
