@@ -130,6 +130,8 @@ def _caption(rng, gender: str, lang: str, topics: list[str], cities: list[str], 
             tok = _pick(wv.GENERIC_TOKENS, u, 1.1)
         elif r < 0.52:
             tok = _pick(words, u, 1.0)
+            if v < 0.05:  # a mention, as captions tag friends and places
+                tok = "@" + tok
         elif r < 0.76:
             tok = _pick(wv.TOPICS[topics[int(v * len(topics))]][1], u, 0.8)
         elif r < 0.90:

@@ -7,12 +7,16 @@ from pyspark.sql import functions as F
 
 _WORDCHARS = r"\p{L}\p{M}\p{N}_"
 HASHTAG = rf"(#[{_WORDCHARS}]+)"
+MENTION = rf"(@[{_WORDCHARS}]+)"
 WORD = rf"(?<![#@{_WORDCHARS}])([{_WORDCHARS}']{{2,}})"
 EMOJI = r"([\x{1F1E6}-\x{1F1FF}]{2}|[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}\x{2B50}\x{2B55}\x{1F004}\x{1F0CF}])"
 
 
 def _normalise(text: Column) -> Column:
-    return F.regexp_replace(F.lower(F.coalesce(text, F.lit(""))), "\ufe0f", "")
+    """Lower-cased as Arrow does: Java turns 'İ' into 'i' + U+0307 where Arrow gives 'i' (Turkish
+    names), which would split character n-grams differently, so the oracle folds it first."""
+    lowered = F.regexp_replace(F.lower(F.coalesce(text, F.lit(""))), "\ufe0f", "")
+    return F.regexp_replace(lowered, "i\u0307", "i")
 
 
 def _extract(text: Column, pattern: str) -> Column:
@@ -24,20 +28,32 @@ def _char3(words: Column) -> Column:
         F.transform(F.sequence(F.lit(1), F.length(w) - 2), lambda i: F.substring(w, i, 3)))))
 
 
+def _char_grams(words: Column) -> Column:
+    """n = 2, 3, 4: a word's n-grams while it is longer than n, then the word itself once."""
+    def grams(w, g):
+        whole = F.when(F.length(w) == g, F.array(w)) if g > 2 else F.when(F.length(w) <= g, F.array(w))
+        return whole.when(F.length(w) > g, F.transform(F.sequence(F.lit(1), F.length(w) - g + 1),
+                                                         lambda i: F.substring(w, i, g))).otherwise(F.array())
+    return F.flatten(F.transform(words, lambda w: F.concat(grams(w, 2), grams(w, 3), grams(w, 4))))
+
+
 def _tagged(family: str, tokens: Column) -> Column:
     return F.transform(tokens, lambda t: F.struct(F.lit(family).alias("family"), t.alias("token")))
 
 
 def regex_user_tokens(profiles: DataFrame, posts: DataFrame) -> DataFrame:
-    """(user_id, family, token) of all six families, distinct per user."""
+    """(user_id, family, token) of every family, distinct per user."""
     text = _normalise(F.col("caption"))
     words = _extract(text, WORD)
     per_post = posts.select("user_id", F.concat(
-        _tagged("hashtag", _extract(text, HASHTAG)), _tagged("word", words),
-        _tagged("char3", _char3(words)), _tagged("emoji", _extract(text, EMOJI))).alias("t"))
+        _tagged("hashtag", _extract(text, HASHTAG)), _tagged("mention", _extract(text, MENTION)),
+        _tagged("word", words), _tagged("char3", _char3(words)), _tagged("char", _char_grams(words)),
+        _tagged("emoji", _extract(text, EMOJI))).alias("t"))
     bio = _normalise(F.col("biography"))
+    bio_words, name_words = _extract(bio, WORD), _extract(_normalise(F.col("full_name")), WORD)
     per_profile = profiles.select("user_id", F.concat(
-        _tagged("bio_word", F.concat(_extract(bio, HASHTAG), _extract(bio, WORD), _extract(bio, EMOJI))),
-        _tagged("name_word", _extract(_normalise(F.col("full_name")), WORD))).alias("t"))
+        _tagged("bio_word", F.concat(_extract(bio, HASHTAG), _extract(bio, MENTION), bio_words, _extract(bio, EMOJI))),
+        _tagged("bio_char", _char_grams(bio_words)), _tagged("name_word", name_words),
+        _tagged("name_char", _char_grams(name_words))).alias("t"))
     return (per_post.unionByName(per_profile).select("user_id", F.explode("t").alias("t"))
             .select("user_id", "t.family", "t.token").distinct())

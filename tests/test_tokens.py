@@ -29,11 +29,16 @@ def test_each_token_once_per_user_and_char_ngrams(spark):
     assert got["hashtag"] == ["#gym"] and got["word"] == ["gym"]
     got = _tokens(spark, ["hello"])
     assert got["char3"] == sorted(["hel", "ell", "llo"])
+    assert got["char"] == sorted(["he", "el", "ll", "lo", "hel", "ell", "llo", "hell", "ello"])
+    got = _tokens(spark, ["ok abc"], bio="Élo", name="Jo Anne")
+    assert got["char"] == sorted(["ok", "ab", "bc", "abc"])  # a word is its own last gram
+    assert got["bio_char"] == sorted(["él", "lo", "élo"]) and got["name_char"] == sorted(["jo", "an", "nn", "ne", "ann", "nne", "anne"])
 
 
 def test_words_apostrophes_mentions_and_lone_flags(spark):
     got = _tokens(spark, ["l'amour @anna #'ab x 'ok 🇫 a"])
     assert got["word"] == sorted(["l'amour", "ab", "'ok"])  # @anna is a mention; 'x', 'a' too short
+    assert got["mention"] == ["@anna"]
     assert "emoji" not in got  # a lone regional indicator is not a flag
 
 
@@ -45,13 +50,12 @@ def test_bio_and_name_are_families_of_their_own(spark):
 
 
 def test_numba_tokens_equal_the_spark_regex_rules_on_a_generated_world(spark, world):
-    """Every token of every user, all six families. The one allowed difference: Java lower-cases
-    'İ' to 'i' + U+0307 where Arrow gives 'i' (Turkish names), which the comparison folds."""
+    """Every token of every user, every family (the oracle folds Java's lower-cased 'İ')."""
     cfg, _ = world
     profiles = spark.read.format("delta").load(cfg.table_path("profiles"))
     posts = spark.read.format("delta").load(cfg.table_path("posts"))
     ours = user_tokens(user_texts(profiles, posts), FAMILIES)
-    theirs = regex_user_tokens(profiles, posts).withColumn("token", F.regexp_replace("token", "i\u0307", "i"))
+    theirs = regex_user_tokens(profiles, posts)
     n = ours.count()
     assert n > 100_000 and ours.distinct().count() == n
     assert ours.select("family").distinct().count() == len(FAMILIES)
@@ -66,5 +70,6 @@ def test_text_columns_are_the_ones_each_family_reads():
     assert text_columns(("char3", "name_word")) == ("full_name", "captions")
     assert text_columns(("bio_word",)) == ("biography",)
     assert text_columns(FAMILIES) == ("biography", "full_name", "captions")
+    assert text_columns(("mention", "name_char")) == ("full_name", "captions")
     with pytest.raises(ValueError):
         text_columns(("nope",))

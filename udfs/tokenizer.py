@@ -1,14 +1,17 @@
 """Feature tokens of users in one numba pass over Arrow text buffers, then counted or looked up.
 
-Families: from recent captions `hashtag`, `word`, `char3` (character 3-grams of words), `emoji`;
-from the profile `bio_word` (bio hashtags, words and emoji) and `name_word`. Text is lower-cased
+Families: from recent captions `hashtag`, `mention`, `word`, `char3` (character 3-grams of words),
+`char` (character 2- to 4-grams of words), `emoji`; from the profile `bio_word` (bio hashtags,
+mentions, words and emoji), `bio_char`, `name_word` and `name_char` (the n-grams of `char`). Text is lower-cased
 (Arrow's Unicode-aware `utf8_lower`), emoji variation selectors (U+FE0F) dropped; a user has each
 (family, token) once. The rules, on code points:
 
 - hashtag: `#` followed by letters, marks, digits or `_` of any script (#café, #東京); it ends
-  where anything else starts, so #paris🇫🇷 is #paris.
+  where anything else starts, so #paris🇫🇷 is #paris. mention: the same after `@` (@anna).
 - word: a run of at least two letters/marks/digits/`_`/`'` not preceded by one of them, `#` or `@`.
 - char3: the 3-grams of every word (a word of at most three characters is its own 3-gram).
+- char: for n = 2, 3, 4 the n-grams of every word, until n reaches the word's length, where the
+  whole word is the last gram (`hi` -> hi; `ok!go` -> ok, go; `hello` -> he..lo, hel..llo, hell, ello).
 - emoji: a pair of regional indicators (a flag) or one pictograph (U+1F300–1FAFF, U+2600–27BF,
   ⭐, ⭕, 🀄, 🃏).
 
@@ -33,9 +36,10 @@ import pyarrow.compute as pc
 
 import udfs
 
-FAMILIES = ("hashtag", "word", "char3", "emoji", "bio_word", "name_word")
-CAPTION_FAMILIES = FAMILIES[:4]
-PROFILE_FAMILIES = FAMILIES[4:]
+FAMILIES = ("hashtag", "word", "char3", "emoji", "bio_word", "name_word", "char", "bio_char", "name_char", "mention")
+CAPTION_FAMILIES = ("hashtag", "word", "char3", "emoji", "char", "mention")
+PROFILE_FAMILIES = ("bio_word", "name_word", "bio_char", "name_char")
+CHAR_GRAMS = (2, 4)  # the `char` families' n-gram lengths, smallest and largest
 FEATURE_SEP = "\t"  # a feature (a vocab entry) is "<family>\t<token>"
 
 WORDCHAR, PICTOGRAPH, REGIONAL = 1, 2, 4
@@ -127,12 +131,12 @@ def _decode(data, start, end, cps, offs):
 
 
 @nb.njit(cache=True, nogil=True)
-def _hashtags(data, start, end, classes, fam_hashtag, src, o_fam, o_src, o_start, o_end, n):
-    """Hashtags straight on the bytes: a `#` byte is always the `#` code point in UTF-8, so only
-    the characters after one are decoded."""
+def _marked(data, start, end, classes, marker, fam, src, o_fam, o_src, o_start, o_end, n):
+    """Hashtags (marker `#`) or mentions (`@`) straight on the bytes: an ASCII byte is always that
+    code point in UTF-8, so only the characters after one are decoded."""
     p = start
     while p < end:
-        if data[p] != 35:
+        if data[p] != marker:
             p += 1
             continue
         q = p + 1
@@ -148,7 +152,7 @@ def _hashtags(data, start, end, classes, fam_hashtag, src, o_fam, o_src, o_start
                 break
             q += size
         if q > p + 1:
-            o_fam[n], o_src[n], o_start[n], o_end[n] = fam_hashtag, src, p, q
+            o_fam[n], o_src[n], o_start[n], o_end[n] = fam, src, p, q
             n += 1
             p = q
         else:
@@ -162,16 +166,18 @@ def _is_word(classes, cp):
 
 
 @nb.njit(cache=True, nogil=True)
-def _text_tokens(data, start, end, classes, fam_hashtag, fam_word, fam_char3, fam_emoji, src,
-                 cps, offs, o_fam, o_src, o_start, o_end, n):
+def _text_tokens(data, start, end, classes, fam_hashtag, fam_mention, fam_word, fam_char3, fam_char, fam_emoji,
+                 src, cps, offs, o_fam, o_src, o_start, o_end, n):
     """Appends the text's tokens (family, source, byte start, byte end) at position n; returns the
-    new n. The output arrays hold at least n + 3 * (end - start) + 4 entries."""
+    new n. The output arrays hold at least n + 6 * (end - start) + 4 entries."""
     if fam_hashtag >= 0:
-        n = _hashtags(data, start, end, classes, fam_hashtag, src, o_fam, o_src, o_start, o_end, n)
-    if fam_word < 0 and fam_char3 < 0 and fam_emoji < 0:
-        return n  # hashtags alone never need the text decoded
+        n = _marked(data, start, end, classes, 35, fam_hashtag, src, o_fam, o_src, o_start, o_end, n)
+    if fam_mention >= 0:
+        n = _marked(data, start, end, classes, 64, fam_mention, src, o_fam, o_src, o_start, o_end, n)
+    if fam_word < 0 and fam_char3 < 0 and fam_char < 0 and fam_emoji < 0:
+        return n  # hashtags and mentions never need the text decoded
     m = _decode(data, start, end, cps, offs)
-    if fam_word >= 0 or fam_char3 >= 0:
+    if fam_word >= 0 or fam_char3 >= 0 or fam_char >= 0:
         i = 0
         while i < m:
             c = cps[i]
@@ -195,6 +201,15 @@ def _text_tokens(data, start, end, classes, fam_hashtag, fam_word, fam_char3, fa
                             else:
                                 for k in range(i, j - 2):
                                     o_fam[n], o_src[n], o_start[n], o_end[n] = fam_char3, src, offs[k], offs[k + 3]
+                                    n += 1
+                        if fam_char >= 0:
+                            for g in range(CHAR_GRAMS[0], CHAR_GRAMS[1] + 1):
+                                if j - i <= g:
+                                    o_fam[n], o_src[n], o_start[n], o_end[n] = fam_char, src, offs[i], offs[j]
+                                    n += 1
+                                    break
+                                for k in range(i, j - g + 1):
+                                    o_fam[n], o_src[n], o_start[n], o_end[n] = fam_char, src, offs[k], offs[k + g]
                                     n += 1
                         i = j
                         continue
@@ -232,22 +247,23 @@ def _user_tokens(u, bio_off, bio_data, name_off, name_data, cap_list, cap_off, c
     if cps.shape[0] < longest + 1:
         cps = np.empty(2 * longest + 1, np.int64)
         offs = np.empty(2 * longest + 2, np.int64)
-    need = 3 * total + 4 * (cap_list[u + 1] - cap_list[u] + 2)
+    need = 6 * total + 4 * (cap_list[u + 1] - cap_list[u] + 2)
     if o_fam.shape[0] < need:
         o_fam = np.empty(2 * need, np.int64)
         o_src = np.empty(2 * need, np.int64)
         o_start = np.empty(2 * need, np.int64)
         o_end = np.empty(2 * need, np.int64)
     n = 0
-    # bio: hashtags, words and emoji all in bio_word; name: words in name_word
-    n = _text_tokens(bio_data, bio_off[u], bio_off[u + 1], classes, fams[4], fams[4], -1, fams[4], _SRC_BIO,
+    # bio: hashtags, mentions, words and emoji all in bio_word, n-grams in bio_char; name: words
+    # in name_word, n-grams in name_char (positions as in FAMILIES)
+    n = _text_tokens(bio_data, bio_off[u], bio_off[u + 1], classes, fams[4], fams[4], fams[4], -1, fams[7], fams[4],
+                     _SRC_BIO, cps, offs, o_fam, o_src, o_start, o_end, n)
+    n = _text_tokens(name_data, name_off[u], name_off[u + 1], classes, -1, -1, fams[5], -1, fams[8], -1, _SRC_NAME,
                      cps, offs, o_fam, o_src, o_start, o_end, n)
-    n = _text_tokens(name_data, name_off[u], name_off[u + 1], classes, -1, fams[5], -1, -1, _SRC_NAME,
-                     cps, offs, o_fam, o_src, o_start, o_end, n)
-    if fams[0] >= 0 or fams[1] >= 0 or fams[2] >= 0 or fams[3] >= 0:
+    if fams[0] >= 0 or fams[1] >= 0 or fams[2] >= 0 or fams[3] >= 0 or fams[6] >= 0 or fams[9] >= 0:
         for c in range(cap_list[u], cap_list[u + 1]):
-            n = _text_tokens(cap_data, cap_off[c], cap_off[c + 1], classes, fams[0], fams[1], fams[2], fams[3],
-                             _SRC_CAPTION, cps, offs, o_fam, o_src, o_start, o_end, n)
+            n = _text_tokens(cap_data, cap_off[c], cap_off[c + 1], classes, fams[0], fams[9], fams[1], fams[2],
+                             fams[6], fams[3], _SRC_CAPTION, cps, offs, o_fam, o_src, o_start, o_end, n)
     return n, (cps, offs), (o_fam, o_src, o_start, o_end)
 
 
