@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -77,59 +76,27 @@ def run(spark: SparkSession, config: PipelineConfig, csv: str | Path = DEFAULT_C
     return {"profiles": frames["profiles"].count(), "labels": counts}
 
 
-def tfidf_reference(test: pd.DataFrame, train: pd.DataFrame, texts: pd.DataFrame) -> dict:
-    """TF-IDF (words + char n-grams) + logistic regression on bio + post + name, same split."""
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    from jobs.train import evaluate
-
-    text = texts.set_index("user_id")["text"]
-    tr, te = text.loc[train["user_id"]].fillna(""), text.loc[test["user_id"]].fillna("")
-    words = TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2))
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True)
-    X_tr = hstack([words.fit_transform(tr), chars.fit_transform(tr)]).tocsr()
-    X_te = hstack([words.transform(te), chars.transform(te)]).tocsr()
-    y_tr = (train["label"] == "male").astype(int).to_numpy()
-    y_te = (test["label"] == "male").astype(int).to_numpy()
-    clf = LogisticRegression(C=2.0, max_iter=2000).fit(X_tr, y_tr)
-    return evaluate(y_te, clf.predict_proba(X_te), ["female", "male"])
-
-
-def evaluate_all(spark: SparkSession, config: PipelineConfig, csv: str | Path, vocab_size: int, out: Path) -> dict:
-    from jobs import token_mi, train
+def evaluate_all(spark: SparkSession, config: PipelineConfig, csv: str | Path, vocab_size: int, out: Path,
+                 folds: int = 5, models: tuple[str, ...] = ("logreg", "linsvm", "mlp1")) -> dict:
+    """Import, then k-fold cross-validation (jobs.cross_validation): the ranking, vocab and every
+    fitted step see the training folds only; the TF-IDF + LR reference runs on the same folds."""
+    from jobs import cross_validation
 
     imported = run(spark, config, csv)
-    mi = token_mi.run(spark, config, target="gender", vocab_size=vocab_size, min_users=3,
-                      report_dir=str(out / "reports"))
-    version = f"{config.run_date}-all-{vocab_size}"
-    result = train.run(spark, config, target="gender", vocab_version=version, models=train.MODEL_KINDS,
-                       register=None, hidden=64, max_iter=40,
-                       experiment="crowdflower-gender")
-    raw = read_csv(csv)
-    texts = pd.DataFrame({"user_id": ID_BASE + pd.to_numeric(raw["_unit_id"]).astype("int64"),
-                          "text": raw["description"] + " " + raw["text"] + " " + raw["name"]}).drop_duplicates("user_id")
-    test = result["_test"][["user_id", "label"]]
-    train_users = (delta_io.read_table(spark, config, "labels").where("target = 'gender'")
-                   .select("user_id", "label", train.is_test_user(F.col("user_id")).alias("t"))
-                   .where(~F.col("t")).toPandas())
-    metrics = dict(result["metrics"])
-    metrics["tfidf_logreg_reference"] = tfidf_reference(test, train_users, texts)
-    out.mkdir(parents=True, exist_ok=True)
-    table = train.format_table(metrics)
-    (out / "metrics.md").write_text(f"CrowdFlower gender (male vs female, confidence 1): {imported}\n"
-                                    f"vocab {version}; n_train={result['n_train']} n_test={result['n_test']}\n\n{table}\n")
-    return {"imported": imported, "vocab": version, "n_train": result["n_train"], "n_test": result["n_test"],
-            "table": table, "mi": mi["tokens_ranked"]}
+    result = cross_validation.run(spark, config, "gender", folds=folds, vocab_size=vocab_size, models=models,
+                                  out_dir=out)
+    return {"imported": imported, "out": str(out), "table": cross_validation.format_summary(result["summary"]),
+            "sizes": result["sizes"]}
 
 
 @click.command()
 @click.option("--csv", default=str(DEFAULT_CSV), show_default=True)
 @click.option("--warehouse", default=str(PROJECT_ROOT / "var" / "crowdflower" / "warehouse"), show_default=True)
-@click.option("--vocab-size", type=click.Choice(["1000", "2000", "4000", "10000"]), default="4000", show_default=True)
+@click.option("--vocab-size", default=50000, show_default=True)
+@click.option("--folds", default=5, show_default=True)
+@click.option("--models", default="logreg,linsvm,mlp1", show_default=True)
 @click.option("--import-only", is_flag=True, help="Only import; do not train or evaluate.")
-def main(csv, warehouse, vocab_size, import_only):
+def main(csv, warehouse, vocab_size, folds, models, import_only):
     from jobs.spark_session import start_spark
 
     cfg = PipelineConfig(warehouse=warehouse, run_date=dt.date(2026, 11, 22))
@@ -137,7 +104,8 @@ def main(csv, warehouse, vocab_size, import_only):
     if import_only:
         click.echo(json.dumps(run(spark, cfg, csv)))
         return
-    summary = evaluate_all(spark, cfg, csv, int(vocab_size), Path(warehouse).parent)
+    out = Path(warehouse).parent / "evaluations" / f"{dt.datetime.now():%Y%m%dT%H%M%S}"
+    summary = evaluate_all(spark, cfg, csv, vocab_size, out, folds, tuple(models.split(",")))
     click.echo(summary["table"])
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "table"}, indent=1))
 

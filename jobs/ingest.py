@@ -1,10 +1,12 @@
 """Ingest one night's landing files into the Delta tables.
 
-landing/<date>/source=profiles|posts (JSON lines), source=fb_profiles|follows (CSV lines)
-  -> profiles (newest snapshot wins), posts, fb_profiles, follows, and quarantine for every
-     rejected record with its reason; then user_texts (each profile with its captions) is
-     rebuilt when profiles or posts changed. A bad record never stops the job; rerunning the same
-     files changes nothing.
+landing/<date>/source=profiles|posts|labels (JSON lines), source=fb_profiles|follows (CSV lines)
+  -> profiles (newest snapshot wins), posts, fb_profiles, follows, labels (imported: source
+     'import'), and quarantine for every rejected record with its reason; then user_texts (each
+     profile with its captions) is rebuilt when profiles or posts changed. A bad record never
+     stops the job; rerunning the same files changes nothing. Landing files are UTF-8: a line
+     that is not is quarantined as invalid_utf8, and a file that is mostly not fails the job
+     (ENCODING_ERROR_SHARE), since that is a file in another encoding, not a few bad records.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from jobs import delta_io, texts
 from jobs.config import PipelineConfig, config_from_cli
 from schemas import landing as L
 
-JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS}
+JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS, "labels": L.LABEL_FIELDS}
+SOURCES = ("profiles", "posts", "fb_profiles", "follows", "labels")
+ENCODING_ERROR_SHARE = 0.5  # a file with at least this share of non-UTF-8 records is in another encoding
 CSV_SOURCES = {
     "fb_profiles": [("fb_id", "bigint", True), ("fb_username", "string", False), ("full_name", "string", False),
                     ("gender", "string", False), ("fetched_at", "timestamp", True)],
@@ -232,16 +236,70 @@ def follows_from_records(parsed: DataFrame, run_date) -> DataFrame:
     return newest_per_key(good, ["follower_id", "followee_id"], order=("observed_at",))
 
 
+def imported_label_checks(parsed: DataFrame, profiles: DataFrame) -> DataFrame:
+    """Labels records -> (user_id resolved from username where needed, target, label, evidence,
+    reason): a target the registry does not know, a class the target does not have, no user,
+    a username or id no profile has, or two different labels for one user and target in one
+    night are reasons, not guesses."""
+    from jobs.targets import TARGETS
+
+    known = F.create_map(*[x for name, t in TARGETS.items() for x in (F.lit(name), F.array(*map(F.lit, t.classes)))])
+    by_name = profiles.select(F.col("user_id").alias("_by_name"), F.lower("username").alias("_username"))
+    ids = profiles.select(F.col("user_id").alias("_known_id"))
+    resolved = (parsed.withColumn("_username", F.lower("username")).join(by_name, "_username", "left")
+                .join(ids, F.col("user_id") == F.col("_known_id"), "left")
+                .withColumn("user_id", F.coalesce("user_id", "_by_name")))
+    classes = known[F.col("target")]
+    checks = (F.when(F.col("reason").isNotNull(), F.col("reason"))
+              .when(F.col("user_id").isNull() & F.col("username").isNull(), F.lit("missing:user_id_or_username"))
+              .when(classes.isNull(), F.lit("invalid:target"))
+              .when(~F.array_contains(classes, F.col("label")), F.lit("invalid:label"))
+              .when(F.col("user_id").isNull() | (F.col("_known_id").isNull() & F.col("_by_name").isNull()),
+                    F.lit("unknown_user")))
+    checked = resolved.withColumn("reason", checks)
+    labels_per_key = (checked.where(F.col("reason").isNull()).groupBy("user_id", "target")
+                      .agg(F.countDistinct("label").alias("_labels")))
+    return (checked.join(labels_per_key, ["user_id", "target"], "left")
+            .withColumn("reason", F.coalesce("reason", F.when(F.col("_labels") > 1, F.lit("conflicting_labels"))))
+            .withColumn("value", F.when(F.col("reason").isNotNull(), F.coalesce(
+                "value", F.to_json(F.struct(*[F.col(n) for n, _, _ in L.LABEL_FIELDS])))))
+            .select("value", "source_file", *[n for n, _, _ in L.LABEL_FIELDS], "reason"))
+
+
+def imported_labels(checked: DataFrame, run_date) -> DataFrame:
+    """Good label records as `labels` rows (source 'import'), one per user and target."""
+    return (checked.where(F.col("reason").isNull())
+            .select("user_id", "target", "label", F.lit("import").alias("source"),
+                    F.coalesce("evidence", F.concat(F.lit("import:"), "source_file")).alias("evidence"),
+                    F.lit(run_date).cast("date").alias("run_date"))
+            .dropDuplicates(["user_id", "target"]))
+
+
+def check_encoding(spark: SparkSession, rejected: DataFrame, read_per_file: dict[str, int], source: str) -> None:
+    """Fail on a file whose records are mostly not UTF-8: it was written in another encoding, and
+    quarantining it line by line would hide that (or, for the lines that happen to decode, give
+    mojibake)."""
+    bad = {r["source_file"]: r["count"] for r in rejected.where(F.col("reason") == "invalid_utf8")
+           .groupBy("source_file").count().collect()}
+    for file, n_bad in bad.items():
+        total = read_per_file.get(file, n_bad)
+        if n_bad >= 4 and n_bad >= ENCODING_ERROR_SHARE * total:
+            raise ValueError(f"{source}: {file} is not UTF-8 ({n_bad} of {total} records are not): landing files "
+                             "must be UTF-8; convert it (e.g. iconv -f latin1 -t utf-8) and deliver it again")
+
+
 # ---------------------------------------------------------------- load
 def run(spark: SparkSession, config: PipelineConfig) -> dict:
     """Ingest every source of config.run_date; returns the summary it prints."""
     summary: dict[str, dict] = {}
     run_date = config.run_date
     quarantined = []
-    for source in ("profiles", "posts", "fb_profiles", "follows"):
+    for source in SOURCES:
         started = time.perf_counter()
         if source in JSON_SOURCES:
             parsed = parse_json_records(read_landing_json(spark, config, source), JSON_SOURCES[source])
+            if source == "labels":
+                parsed = imported_label_checks(parsed, delta_io.read_table(spark, config, "profiles"))
         else:
             parsed = parse_csv_lines(read_landing(spark, config, source), CSV_SOURCES[source])
             if source == "fb_profiles":
@@ -264,12 +322,17 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
             counts["captions_truncated"] = totals["over_limit"]
         elif source == "fb_profiles":
             counts = delta_io.upsert_newest(spark, config, "fb_profiles", fb_profiles_from_records(parsed, run_date))
+        elif source == "labels":
+            counts = delta_io.upsert_by_priority(spark, config, "labels", imported_labels(parsed, run_date))
         else:
             counts = delta_io.insert_missing(spark, config, "follows", follows_from_records(parsed, run_date), unique=True)
         # Rejected rows are few: keep them while `parsed` is cached, so writing quarantine at the
         # end does not parse every landing file again.
         rejected = quarantine_rows(parsed, source, run_date).cache()
         bad = dict(sorted((r["reason"], r["count"]) for r in rejected.groupBy("reason").count().collect()))
+        if bad.get("invalid_utf8", 0) >= 4:
+            per_file = {r["source_file"]: r["count"] for r in parsed.groupBy("source_file").count().collect()}
+            check_encoding(spark, rejected, per_file, source)
         quarantined.append(rejected)
         summary[source] = {"read": read, **counts, "quarantined": bad,
                            "seconds": round(time.perf_counter() - started, 2)}

@@ -1,4 +1,7 @@
-"""Mutual information between token presence and a target's label, over all labelled users.
+"""Mutual information between token presence and a target's label, over the training users.
+
+Only labelled users outside the test split (jobs.split) are counted: the ranking and the vocab
+it yields must not have seen the users every model is then judged on.
 
 For each (family, token) used by at least `min_users` labelled users: per-class user counts,
 P(class | token) and MI in nats (natural log, as sklearn's mutual_info_score):
@@ -20,11 +23,12 @@ from pyspark.sql.window import Window
 
 from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
+from jobs.split import training_users
 from jobs.targets import TargetDef, target_def
 from jobs.texts import read_user_texts
-from jobs.tokens import class_counts
+from jobs.tokens import FEATURE_SEP, class_counts
 
-VOCAB_SIZES = (1000, 2000, 4000, 10000)
+VOCAB_SIZES = (1000, 2000, 4000, 10000, 20000, 50000)
 
 
 def labelled_users(labels: DataFrame, target: TargetDef) -> DataFrame:
@@ -130,12 +134,27 @@ def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, to
     return [str(folder / n) for n in ("top_by_mi.csv", "top_by_class.csv", "top_tokens.png")]
 
 
+def class_totals_of(labelled: DataFrame, classes) -> dict[str, int]:
+    totals = {c: 0 for c in classes}
+    totals.update({r["label"]: r["count"] for r in labelled.groupBy("label").count().collect()})
+    return totals
+
+
 def token_mi_frame(texts: DataFrame, labelled: DataFrame, class_totals: dict[str, int],
                    tdef: TargetDef, min_users: int, run_date, families=None) -> DataFrame:
-    """token_mi rows from user_texts rows and (user_id, label) of the labelled users."""
+    """token_mi rows from user_texts rows and (user_id, label) of the users the ranking may see."""
     families = tuple(families or tdef.families)
     counts = class_counts_from_texts(texts.join(labelled, "user_id"), families, list(class_totals), min_users)
     return ranked(mutual_information(counts, class_totals), tdef.name, run_date)
+
+
+def top_features(texts: DataFrame, labelled: DataFrame, tdef: TargetDef, size: int, min_users: int,
+                 families=None) -> list[str]:
+    """The `size` features ("<family>\t<token>") of highest MI over all families, ranked on
+    `labelled` only (a fold's training users), for evaluations that refit the vocab per fold."""
+    mi = token_mi_frame(texts, labelled, class_totals_of(labelled, tdef.classes), tdef, min_users, None, families)
+    top = mi.orderBy(F.col("mi_nats").desc(), "family", "token").limit(size).select("family", "token").collect()
+    return [f"{r['family']}{FEATURE_SEP}{r['token']}" for r in top]
 
 
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_size: int = 10000,
@@ -143,12 +162,12 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     if vocab_size not in VOCAB_SIZES:
         raise ValueError(f"vocab_size must be one of {VOCAB_SIZES}, got {vocab_size}")
     tdef = target_def(target)
-    labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef).cache()
-    class_totals = {c: 0 for c in tdef.classes}
-    class_totals.update({r["label"]: r["count"] for r in labelled.groupBy("label").count().collect()})
+    everyone = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
+    labelled = training_users(everyone).cache()
+    class_totals = class_totals_of(labelled, tdef.classes)
     n_labelled = sum(class_totals.values())
     if n_labelled == 0:
-        raise RuntimeError(f"no labelled users for target {target!r}: run the labels job first")
+        raise RuntimeError(f"no labelled training users for target {target!r}: run the labels job first")
     mi = token_mi_frame(read_user_texts(spark, config), labelled, class_totals, tdef, min_users, config.run_date)
     delta_io.replace_where(config, "token_mi", mi, f"target = '{target}' AND run_date = '{config.run_date}'")
     token_mi = (delta_io.read_table(spark, config, "token_mi")
@@ -161,7 +180,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     files = write_report(token_mi, tdef.classes, folder)
     per_family = {r["family"]: r["count"] for r in token_mi.groupBy("family").count().collect()}
     labelled.unpersist()
-    return {"target": target, "labelled_users": n_labelled, "class_totals": class_totals,
+    return {"target": target, "training_users": n_labelled, "test_users_left_out": everyone.count() - n_labelled,
+            "class_totals": class_totals,
             "tokens_ranked": per_family, "vocab_versions": sorted(versions), "report": files}
 
 

@@ -60,15 +60,18 @@ def _index_partition(batches, vocab, keep):
 
     lookup = VocabLookup(vocab)
     for batch in batches:
-        offsets, values = lookup.csr(batch)
-        indices = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), pa.array(values, pa.int32()))
-        yield pa.RecordBatch.from_arrays([batch.column(c) for c in keep] + [indices.cast(pa.list_(pa.int32()))],
-                                         names=list(keep) + ["indices"])
+        offsets, values, counts = lookup.csr_counts(batch)
+        lists = [pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), pa.array(v, pa.int32()))
+                 .cast(pa.list_(pa.int32())) for v in (values, counts)]
+        yield pa.RecordBatch.from_arrays([batch.column(c) for c in keep] + lists,
+                                         names=list(keep) + ["indices", "counts"])
 
 
 def with_vocab_indices(texts: DataFrame, vocab: list[str], keep: tuple[str, ...]) -> DataFrame:
-    """(*keep, indices): sorted distinct positions of each user's tokens in `vocab` ("<family>\\t<token>")."""
-    schema = texts.select(*keep).schema.add("indices", ArrayType(IntegerType()))
+    """(*keep, indices, counts): sorted distinct positions of each user's tokens in `vocab`
+    ("<family>\\t<token>") and how often each occurs in the user's texts."""
+    schema = (texts.select(*keep).schema.add("indices", ArrayType(IntegerType()))
+              .add("counts", ArrayType(IntegerType())))
     vocab, keep = list(vocab), tuple(keep)
     return texts.mapInArrow(lambda it: _index_partition(it, vocab, keep), schema)
 

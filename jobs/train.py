@@ -1,15 +1,21 @@
 """Train, evaluate and register a target's models in MLflow, with a champion gate.
 
-Training set: labelled users' tokens mapped to a vocab version, as CSR index arrays (built in
-Spark, handed to the driver through Arrow). It must fit the driver: ~12 bytes per (user, token)
-in the vocab, so 570k users x ~50 vocab tokens is ~350 MB; cap it with --max-users.
-Split: a user is in test when pmod(xxhash64('split-v1', user_id), 1000) < 100 -- the same users
-stay in test on every run and every engine; hashing ignores the label, so each class keeps ~10%.
+Training set: labelled users' tokens mapped to a vocab version, as CSR index and count arrays
+(built in Spark, handed to the driver through Arrow). It must fit the driver: ~16 bytes per
+(user, token) in the vocab, so 570k users x ~50 vocab tokens is ~450 MB; cap it with --max-users.
+Split (jobs.split): ~10% test users by a stable hash of the user id; of the rest, ~10% are
+calibration users. Models are fitted on the remaining training users; the idf, the regularisation
+strength, the SVM's probability calibration and the 'uncertain' threshold on the calibration
+users; test users are only scored. The vocab comes from token_mi, which ranks training users only.
 
-Models (scikit-learn MLPClassifier; weights exported as plain arrays for the numba scorer):
+Models (weights exported as plain arrays for the numba scorer):
   perceptron (no hidden layer), mlp1 (1 hidden layer), mlp2 (2 hidden layers), and twin (one
   'class vs rest' net per class, each trained on its own disjoint share of the training users;
-  the strongest response wins), plus majority and first-name baselines for reference.
+  the strongest response wins) -- scikit-learn MLPClassifier; logreg (logistic regression) and
+  linsvm (linear SVM, probabilities by a logistic fit on the calibration users' margins) -- one
+  linear layer; plus majority and first-name baselines for reference.
+Input values (the model's feature spec, udfs.model): binary presence or tf-idf (sublinear tf,
+idf of the fitting users, l2 per user); linear models default to tf-idf, networks to presence.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -27,50 +34,99 @@ from pyspark.sql import functions as F
 
 from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
+from jobs.split import is_calibration_user, is_test_user, wants_cross_validation
 from jobs.targets import target_def
 from jobs.token_mi import labelled_users
 from jobs.texts import read_user_texts
 from jobs.tokens import FEATURE_SEP, with_vocab_indices
 from udfs.arrow_adapter import csr_of_lists
-from udfs.model import NetworkModel
+from udfs.model import FEATURE_SPECS, NetworkModel, input_values, vocab_groups
 from udfs.pyfunc import PyfuncNetwork
 
-TEST_PER_MILLE = 100
-MODEL_KINDS = ("perceptron", "mlp1", "mlp2", "twin")
+MODEL_KINDS = ("perceptron", "mlp1", "mlp2", "twin", "logreg", "linsvm")
+NETWORK_KINDS = ("perceptron", "mlp1", "mlp2", "twin")
+DEFAULT_FEATURES = {"perceptron": "binary", "mlp1": "binary", "mlp2": "binary", "twin": "binary",
+                    "logreg": "tfidf", "linsvm": "tfidf"}
 GATE_METRIC = "macro_f1"
+TEXT_COLUMNS = ("biography", "full_name", "captions")
 
 
 def mlflow_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}")
 
 
-def is_test_user(user_id) -> "F.Column":
-    return F.pmod(F.xxhash64(F.lit("split-v1"), user_id.cast("bigint")), F.lit(1000)) < TEST_PER_MILLE
-
-
 # ---------------------------------------------------------------- data
-def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str]) -> DataFrame:
-    """(user_id, label, full_name, is_test, indices, biography, captions) of labelled users.
+def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_texts: str = "test",
+                  test_fold: int | None = None) -> DataFrame:
+    """(user_id, label, full_name, is_test, is_calibration, indices, counts, biography, captions)
+    of labelled users.
 
-    indices: positions in this vocab; biography and captions are kept for test users only (they
-    let another model with another vocab, the champion, be scored on the same users)."""
-    test = is_test_user(F.col("user_id"))
-    texts = texts.join(labelled, "user_id").select("user_id", "label", "full_name", test.alias("is_test"), "biography", "captions")
+    indices/counts: positions in this vocab and how often each occurs; biography and captions are
+    kept for test users only by default (they let another model with another vocab, the
+    champion, be scored on the same users), for everyone with keep_texts='all' (a reference
+    model reads the raw texts). With test_fold, `labelled` has a `fold` column and that fold is
+    the test set."""
+    test = is_test_user(F.col("user_id")) if test_fold is None else F.col("fold") == test_fold
+    texts = texts.join(labelled, "user_id").select(
+        "user_id", "label", "full_name", test.alias("is_test"),
+        (~test & is_calibration_user(F.col("user_id"))).alias("is_calibration"), "biography", "captions")
     # One pass over the texts: they ride through the lookup, then only test users keep them.
-    indexed = with_vocab_indices(texts, vocab, keep=("user_id", "label", "full_name", "is_test", "biography", "captions"))
-    return indexed.select("user_id", "label", "full_name", "is_test", "indices",
-                          *[F.when(F.col("is_test"), F.col(c)).alias(c) for c in ("biography", "captions")])
+    keep = ("user_id", "label", "full_name", "is_test", "is_calibration", "biography", "captions")
+    indexed = with_vocab_indices(texts, vocab, keep=keep)
+    kept = [F.col(c) if keep_texts == "all" else F.when(F.col("is_test"), F.col(c)).alias(c) for c in ("biography", "captions")]
+    return indexed.select("user_id", "label", "full_name", "is_test", "is_calibration", "indices", "counts", *kept)
 
 
 def to_csr(indices: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return csr_of_lists(indices)
 
 
-def csr_matrix(indices: pd.Series, width: int):
+def csr_matrix(indices: pd.Series, width: int, counts: pd.Series | None = None, features: dict | None = None,
+               idf: np.ndarray | None = None, groups: np.ndarray | None = None):
+    """scipy CSR of the users' vocab positions: presence, or the values of a feature spec."""
     import scipy.sparse as sp
 
     offsets, values = to_csr(indices)
-    return sp.csr_matrix((np.ones(len(values), dtype=np.float32), values, offsets), shape=(len(indices), width))
+    data = np.ones(len(values), dtype=np.float64)
+    if features is not None and features.get("weighting", "binary") != "binary":
+        data = input_values(features, idf, offsets, values, to_csr(counts)[1] if counts is not None else None, groups)
+    return sp.csr_matrix((data, values, offsets - offsets[0]), shape=(len(indices), width))
+
+
+def fitted_idf(indices: pd.Series, width: int) -> np.ndarray:
+    """Smoothed idf over these users: ln((1 + n) / (1 + users with the token)) + 1."""
+    _, values = to_csr(indices)
+    df = np.bincount(values, minlength=width).astype(np.float64)
+    return np.log((1.0 + len(indices)) / (1.0 + df)) + 1.0
+
+
+@dataclass
+class Split:
+    """One evaluation's users: `fit` trains the model, `calibration` sets thresholds and
+    calibration, `test` is only scored. Frames hold label, indices, counts (and texts)."""
+    fit: pd.DataFrame
+    calibration: pd.DataFrame
+    test: pd.DataFrame
+    classes: list[str]
+
+    def y(self, part: str) -> np.ndarray:
+        return getattr(self, part)["label"].map({c: i for i, c in enumerate(self.classes)}).to_numpy()
+
+    def X(self, part: str, vocab: list[str], features: dict, idf):
+        frame = getattr(self, part)
+        return csr_matrix(frame["indices"], len(vocab), frame["counts"], features, idf, vocab_groups(vocab, features))
+
+    @property
+    def majority(self) -> int:
+        return int(np.bincount(np.concatenate([self.y("fit"), self.y("calibration")]),
+                               minlength=len(self.classes)).argmax())
+
+
+def holdout_split(data: pd.DataFrame, classes: list[str]) -> Split:
+    train = data[~data["is_test"]]
+    return Split(train[~train["is_calibration"]].reset_index(drop=True),
+                 train[train["is_calibration"]].reset_index(drop=True),
+                 data[data["is_test"]].reset_index(drop=True), classes)
 
 
 # ---------------------------------------------------------------- models
@@ -86,20 +142,107 @@ def _layers(clf) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)]
 
 
-def train_model(kind: str, X, y: np.ndarray, classes: list[str], vocab: list[str], hidden: int, seed: int,
-                max_iter: int, train_ids: np.ndarray) -> tuple[NetworkModel, dict]:
-    """Fit one model family; y holds class codes (positions in `classes`)."""
+def _log_loss(y, probs, n_classes) -> float:
+    from sklearn.metrics import log_loss
+
+    return float(log_loss(y, np.clip(probs, 1e-7, 1), labels=list(range(n_classes))))
+
+
+def _linear_layer(coef: np.ndarray, intercept: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """sklearn's coef_ (k x d; 1 x d for two classes) as the one layer the numba kernels score:
+    a logistic output of P(classes[1]) for one row, a softmax for k."""
+    return [(np.ascontiguousarray(coef.T, dtype=np.float64), np.asarray(intercept, dtype=np.float64).ravel())]
+
+
+def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int) -> tuple[list, dict]:
+    """logreg or linsvm, its regularisation strength C chosen by log loss on the calibration users.
+    logreg is then refitted with that C on fitting and calibration users together (the
+    calibration users' held-out probabilities, from the first fit, still set the threshold);
+    linsvm keeps its first fit, whose calibration needs held-out margins."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    best = None
+    grid = (0.5, 2.0, 8.0) if kind == "logreg" else (0.05, 0.2, 1.0)
+    for C in grid:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if kind == "logreg":
+                clf = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(X_fit, y_fit)
+                layer = _linear_layer(clf.coef_, clf.intercept_)
+            else:
+                clf = LinearSVC(C=C, random_state=seed).fit(X_fit, y_fit)
+                layer = _platt(clf.coef_, clf.intercept_, X_cal, y_cal, n_classes)
+        held_out = _linear_probs(layer, X_cal, n_classes)
+        loss = _log_loss(y_cal, held_out, n_classes)
+        if best is None or loss < best[0]:
+            best = (loss, C, layer, clf, held_out)
+    loss, C, layer, clf, held_out = best
+    if kind == "logreg":
+        import scipy.sparse as sp
+
+        clf = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(sp.vstack([X_fit, X_cal]),
+                                                                            np.concatenate([y_fit, y_cal]))
+        layer = _linear_layer(clf.coef_, clf.intercept_)
+    return layer, {"C": C, "calibration_log_loss": loss, "C_grid": list(grid), "sklearn": clf,
+                   "calibration_probs": held_out}
+
+
+def _linear_probs(layer, X, n_classes: int) -> np.ndarray:
+    from scipy.special import expit, softmax
+
+    w, b = layer[0]
+    z = X @ w + b
+    if w.shape[1] == 1:
+        p = expit(z[:, 0])
+        return np.column_stack([1 - p, p])
+    return softmax(z, axis=1)
+
+
+def _platt(coef, intercept, X_cal, y_cal, n_classes: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The SVM's margins turned into probabilities by a logistic fit on the calibration users;
+    an affine map of a linear layer is still one linear layer."""
+    from sklearn.linear_model import LogisticRegression
+
+    margins = X_cal @ coef.T + intercept
+    cal = LogisticRegression(C=1e4, max_iter=2000).fit(margins, y_cal)
+    # logits = (X W + b) A^T + c  =  X (W A^T) + (b A^T + c)
+    w = coef.T @ cal.coef_.T
+    b = intercept @ cal.coef_.T + cal.intercept_
+    return [(np.ascontiguousarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64).ravel())]
+
+
+def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
+                features: str | None = None) -> tuple[NetworkModel, dict]:
+    """Fit one model family on split.fit (its idf, C and calibration on split.calibration)."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
+    classes = split.classes
+    spec = dict(FEATURE_SPECS[features or DEFAULT_FEATURES[kind]])
+    idf = fitted_idf(split.fit["indices"], len(vocab)) if spec["weighting"] != "binary" else None
+    X, y = split.X("fit", vocab, spec, idf), split.y("fit")
+    present = np.unique(y)
+    if len(present) != len(classes):
+        raise ValueError(f"training data lacks classes: has {present.tolist()} of {len(classes)}")
+    info: dict = {"features": spec["weighting"]}
+    if kind in ("logreg", "linsvm"):
+        layer, fit_info = _fit_linear(kind, X, y, split.X("calibration", vocab, spec, idf), split.y("calibration"),
+                                      len(classes), seed)
+        info.update(fit_info, hidden=[], epochs=0)
+        return NetworkModel(classes, "network", [layer], vocab, features=spec, idf=idf), info
     sizes = {"perceptron": (), "mlp1": (hidden,), "mlp2": (hidden, max(2, hidden // 2)), "twin": (hidden,)}[kind]
-    info: dict = {"hidden": list(sizes)}
+    info["hidden"] = list(sizes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "twin":
             # Each class's net learns 'this class vs rest' on its own disjoint share of users.
-            share = (train_ids.astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)) % np.uint64(len(classes))
+            ids = split.fit["user_id"].to_numpy()
+            share = (ids.astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)) % np.uint64(len(classes))
             nets, epochs = [], []
             for c in range(len(classes)):
                 rows = np.flatnonzero(share == c)
@@ -107,13 +250,17 @@ def train_model(kind: str, X, y: np.ndarray, classes: list[str], vocab: list[str
                 nets.append(_layers(clf))
                 epochs.append(clf.n_iter_)
             info["epochs"] = epochs
-            return NetworkModel(classes, "twin", nets, vocab), info
+            return NetworkModel(classes, "twin", nets, vocab, features=spec, idf=idf), info
         clf = _mlp(sizes, seed, max_iter).fit(X, y)
-    if list(clf.classes_) != list(range(len(classes))):
-        raise ValueError(f"training data lacks classes: has {list(clf.classes_)} of {len(classes)}")
     info["epochs"] = clf.n_iter_
     info["sklearn"] = clf
-    return NetworkModel(classes, "network", [_layers(clf)], vocab), info
+    return NetworkModel(classes, "network", [_layers(clf)], vocab, features=spec, idf=idf), info
+
+
+def split_probs(model: NetworkModel, frame: pd.DataFrame) -> np.ndarray:
+    """The model's probabilities for a split's users, through the numba scorer."""
+    offsets, indices = to_csr(frame["indices"])
+    return model.predict_csr(offsets, indices, to_csr(frame["counts"])[1])
 
 
 def name_baseline(full_names: pd.Series, classes: list[str], majority: int) -> np.ndarray:
@@ -312,12 +459,65 @@ def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, ar
             return result
 
 
+def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
+                     min_accuracy: float, features: str | None = None) -> tuple[NetworkModel, dict, np.ndarray, dict]:
+    """Fit on split.fit, set the 'uncertain' threshold on split.calibration, score split.test:
+    (model, test metrics, test probabilities, fit info)."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
+    started = dt.datetime.now()
+    model, info = train_model(kind, split, vocab, hidden, seed, max_iter, features)
+    seconds = (dt.datetime.now() - started).total_seconds()
+    # The calibration users' probabilities from a model that did not see them.
+    held_out = info.pop("calibration_probs", None)
+    if held_out is None and len(split.calibration):
+        held_out = split_probs(model, split.calibration)
+    model.threshold = threshold_for(coverage_curve(split.y("calibration"), held_out), min_accuracy) if len(split.calibration) else 0.0
+    probs = split_probs(model, split.test)
+    metrics = evaluate(split.y("test"), probs, split.classes)
+    confidence = probs.max(axis=1)
+    kept = confidence >= model.threshold
+    metrics.update(train_seconds=seconds, uncertain_threshold=model.threshold,
+                   coverage_at_threshold=float(kept.mean()) if len(kept) else 0.0,
+                   accuracy_at_threshold=float((probs.argmax(axis=1) == split.y("test"))[kept].mean()) if kept.any() else float("nan"))
+    return model, metrics, probs, info
+
+
+def baselines(split: Split, target_has_names: bool) -> dict[str, dict]:
+    y_test, k = split.y("test"), len(split.classes)
+    table = {"majority": evaluate(y_test, np.eye(k)[np.full(len(y_test), split.majority)] * (1 - 2e-6) + 1e-6, split.classes)}
+    if target_has_names:
+        table["name_baseline"] = evaluate(y_test, name_baseline(split.test["full_name"], split.classes, split.majority),
+                                          split.classes)
+    return table
+
+
+def labelled_feature_data(spark: SparkSession, config: PipelineConfig, tdef, features: list[str], max_users: int,
+                          keep_texts: str = "test") -> pd.DataFrame:
+    """Every labelled user's vocab positions and counts, split flags (and texts), ordered by id."""
+    labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
+    n_labelled = labelled.count()
+    if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
+        keep = int(1_000_000 * max_users / n_labelled)
+        labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
+    return feature_frame(read_user_texts(spark, config), labelled, features, keep_texts).orderBy("user_id").toPandas()
+
+
+def set_experiment(target: str, experiment: str | None) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(mlflow_uri())
+    Path(PROJECT_ROOT / "var" / "mlflow").mkdir(parents=True, exist_ok=True)
+    experiment = experiment or f"demographics-{target}"
+    if mlflow.get_experiment_by_name(experiment) is None:
+        mlflow.create_experiment(experiment, artifact_location=str(PROJECT_ROOT / "var" / "mlflow" / "artifacts" / target))
+    mlflow.set_experiment(experiment)
+
+
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_version: str | None = None,
         models: tuple[str, ...] = ("mlp1",), register: str = "mlp1", hidden: int = 64, max_iter: int = 30,
         max_users: int = 600_000, seed: int = 0, min_accuracy: float = 0.9, with_baselines: bool = True,
-        experiment: str | None = None) -> dict:
-    import mlflow
-
+        experiment: str | None = None, features: str | None = None, report_dir: str | None = None) -> dict:
     tdef = target_def(target)
     classes = list(tdef.classes)
     vocab_all = delta_io.read_table(spark, config, "vocab").where(F.col("target") == target)
@@ -328,66 +528,40 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         vocab_version = latest
     vocab = vocab_all.where(F.col("version") == vocab_version)
     vocab_pd = vocab.orderBy("index").select("family", "token").toPandas()
-    features = [f"{f}{FEATURE_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
-    labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
-    n_labelled = labelled.count()
-    if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
-        keep = int(1_000_000 * max_users / n_labelled)
-        labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
-    frame = feature_frame(read_user_texts(spark, config), labelled, features)
-    data = frame.orderBy("user_id").toPandas()
-    train, test = data[~data["is_test"]].reset_index(drop=True), data[data["is_test"]].reset_index(drop=True)
-    code = {c: i for i, c in enumerate(classes)}
-    y_train, y_test = train["label"].map(code).to_numpy(), test["label"].map(code).to_numpy()
-    X_train, X_test = csr_matrix(train["indices"], len(features)), csr_matrix(test["indices"], len(features))
-    majority = int(np.bincount(y_train, minlength=len(classes)).argmax())
-
-    mlflow.set_tracking_uri(mlflow_uri())
-    Path(PROJECT_ROOT / "var" / "mlflow").mkdir(parents=True, exist_ok=True)
-    experiment = experiment or f"demographics-{target}"
-    if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=str(PROJECT_ROOT / "var" / "mlflow" / "artifacts" / target))
-    mlflow.set_experiment(experiment)
-    base_params = {"target": target, "vocab_version": vocab_version, "vocab_size": len(features), "n_train": len(train),
-                   "n_test": len(test), "seed": seed, "run_date": str(config.run_date)}
-    table: dict[str, dict] = {}
-    if with_baselines:
-        table["majority"] = evaluate(y_test, np.eye(len(classes))[np.full(len(y_test), majority)] * (1 - 2e-6) + 1e-6, classes)
-        if target == "gender":
-            table["name_baseline"] = evaluate(y_test, name_baseline(test["full_name"], classes, majority), classes)
+    vocab_features = [f"{f}{FEATURE_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
+    data = labelled_feature_data(spark, config, tdef, vocab_features, max_users)
+    split = holdout_split(data, classes)
+    set_experiment(target, experiment)
+    base_params = {"target": target, "vocab_version": vocab_version, "vocab_size": len(vocab_features),
+                   "n_fit": len(split.fit), "n_calibration": len(split.calibration), "n_test": len(split.test),
+                   "seed": seed, "run_date": str(config.run_date)}
+    table: dict[str, dict] = baselines(split, tdef.name == "gender") if with_baselines else {}
     results = {}
-    report_root = PROJECT_ROOT / "reports" / target / str(config.run_date)
+    report_root = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
     for kind in models:
-        if kind not in MODEL_KINDS:
-            raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
-        started = dt.datetime.now()
-        model, info = train_model(kind, X_train, y_train, classes, features, hidden, seed, max_iter,
-                                  train["user_id"].to_numpy())
-        seconds = (dt.datetime.now() - started).total_seconds()
-        offsets, values = to_csr(test["indices"])
-        probs = model.predict_csr(offsets, values)
-        metrics = evaluate(y_test, probs, classes)
-        curve = coverage_curve(y_test, probs)
-        model.threshold = threshold_for(curve, min_accuracy)
-        kept = curve[curve["threshold"] >= model.threshold]
-        metrics.update(train_seconds=seconds, uncertain_threshold=model.threshold,
-                       coverage_at_threshold=float(kept["coverage"].iloc[-1]) if len(kept) else 0.0)
+        model, metrics, probs, info = fit_and_evaluate(kind, split, vocab_features, hidden, seed, max_iter,
+                                                       min_accuracy, features)
+        curve = coverage_curve(split.y("test"), probs)
         model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date)}
         folder = report_root / kind
-        arts = figures(y_test, probs, classes, folder, kind) + [network_svg(model, folder / "network.svg")]
+        arts = figures(split.y("test"), probs, classes, folder, kind) + [network_svg(model, folder / "network.svg")]
         curve.iloc[:: max(1, len(curve) // 200)].to_csv(folder / "accuracy_vs_coverage.csv", index=False)
         arts.append(folder / "accuracy_vs_coverage.csv")
         for chart in (report_root / "top_tokens.png", report_root / "top_by_mi.csv"):
             if chart.exists():
                 arts.append(chart)
-        params = {**base_params, "model": kind, "hidden": json.dumps(info["hidden"]), "max_iter": max_iter,
-                  "epochs": json.dumps(info["epochs"])}
-        results[kind] = log_and_gate(model, kind, params, metrics, arts, test, target if kind == register else None)
-        results[kind]["sklearn"] = info.get("sklearn")
+        params = {**base_params, "model": kind, "features": info["features"], "hidden": json.dumps(info["hidden"]),
+                  "max_iter": max_iter, "epochs": json.dumps(info["epochs"]), **({"C": info["C"]} if "C" in info else {})}
+        results[kind] = log_and_gate(model, kind, params, metrics, arts, split.test, target if kind == register else None)
+        results[kind].update(sklearn=info.get("sklearn"), model=model)
         table[kind] = metrics
-    return {"vocab_version": vocab_version, "n_train": len(train), "n_test": len(test), "metrics": table,
-            "runs": {k: {kk: vv for kk, vv in v.items() if kk != "sklearn"} for k, v in results.items()},
-            "_models": results, "_test": test}
+    n_labelled = len(data)
+    return {"vocab_version": vocab_version, "n_train": len(split.fit) + len(split.calibration), "n_test": len(split.test),
+            "metrics": table, "evaluation": ("one 10% test split of fewer than 1,000 users: a noisy draw; "
+                                             "jobs.cross_validation gives mean and spread over folds")
+            if wants_cross_validation(n_labelled) else "10% test split",
+            "runs": {k: {kk: vv for kk, vv in v.items() if kk not in ("sklearn", "model")} for k, v in results.items()},
+            "_models": results, "_test": split.test, "_fit": split.fit}
 
 
 def champion_age_days(target: str, today: dt.date) -> int | None:
@@ -420,6 +594,8 @@ def format_table(metrics: dict[str, dict]) -> str:
 @click.option("--hidden", default=64, show_default=True)
 @click.option("--max-iter", default=30, show_default=True)
 @click.option("--max-users", default=600_000, show_default=True)
+@click.option("--features", type=click.Choice(sorted(FEATURE_SPECS)), default=None,
+              help="Input values: binary presence or tf-idf. Default: tfidf for logreg/linsvm, binary for networks.")
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
 @click.option("--force-retrain", type=bool, default=True, show_default=True,
@@ -427,8 +603,8 @@ def format_table(metrics: dict[str, dict]) -> str:
 @click.option("--retrain-days", default=7, show_default=True)
 @click.option("--min-accuracy", type=click.FloatRange(0.5, 1.0), default=0.9, show_default=True,
               help="Accuracy the labelled users must reach; less confident users become 'uncertain'.")
-def main(target, vocab_version, models, register, hidden, max_iter, max_users, run_date, warehouse, force_retrain,
-         retrain_days, min_accuracy):
+def main(target, vocab_version, models, register, hidden, max_iter, max_users, features, run_date, warehouse,
+         force_retrain, retrain_days, min_accuracy):
     from jobs.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
@@ -438,7 +614,7 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, r
         return
     kinds = MODEL_KINDS if models == "all" else tuple(models.split(","))
     out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds, register=register,
-              hidden=hidden, max_iter=max_iter, max_users=max_users, min_accuracy=min_accuracy)
+              hidden=hidden, max_iter=max_iter, max_users=max_users, min_accuracy=min_accuracy, features=features)
     click.echo(format_table(out["metrics"]))
     click.echo(json.dumps(out["runs"], indent=1))
 

@@ -32,6 +32,16 @@ POST_FIELDS: list[tuple[str, str, bool]] = [
     ("fetched_at", "timestamp", True),
 ]
 
+# Labels a user brings (source=labels, JSON lines): who (user_id or username), what (a target
+# and one of its classes) and why (evidence). They land in `labels` as source 'import'.
+LABEL_FIELDS: list[tuple[str, str, bool]] = [
+    ("user_id", "bigint", False),
+    ("username", "string", False),
+    ("target", "string", True),
+    ("label", "string", True),
+    ("evidence", "string", False),
+]
+
 # CSV sources: column names in header order.
 FB_PROFILE_COLUMNS = ["fb_id", "fb_username", "full_name", "gender", "fetched_at"]
 FOLLOW_COLUMNS = ["follower_id", "followee_id", "observed_at"]

@@ -169,3 +169,53 @@ def test_character_classes_come_back_from_their_cache_unchanged(tmp_path, monkey
     cached.write_bytes(b"not an array")  # a damaged cache is rebuilt, not trusted
     monkeypatch.setattr(tokenizer, "_CLASSES", None)
     assert np.array_equal(tokenizer.char_classes(), tokenizer._char_class_flags())
+
+
+def test_vocab_lookup_counts_each_tokens_occurrences():
+    from udfs.tokenizer import VocabLookup
+
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(["gym", None]), pa.array(["Ana", "Ana Ana"]),
+         pa.array([["gym gym #gym", "#gym 😍 gym"], []], pa.list_(pa.string()))], names=["biography", "full_name", "captions"])
+    vocab = ["hashtag\t#gym", "word\tgym", "emoji\t😍", "name_word\tana", "bio_word\tgym", "word\tnever"]
+    lookup = VocabLookup(vocab)
+    offsets, indices, counts = lookup.csr_counts(batch)
+    plain = lookup.csr(batch)
+    assert offsets.tolist() == plain[0].tolist() and indices.tolist() == plain[1].tolist()
+    got = [dict(zip(indices[offsets[r]:offsets[r + 1]].tolist(), counts[offsets[r]:offsets[r + 1]].tolist()))
+           for r in range(2)]
+    assert got == [{0: 2, 1: 3, 2: 1, 3: 1, 4: 1}, {3: 2}]
+
+
+def test_weighted_first_layer_equals_the_dense_product():
+    rng = np.random.default_rng(4)
+    width, rows = 30, 50
+    dense = np.where(rng.random((rows, width)) < 0.2, rng.random((rows, width)), 0.0)
+    offsets = np.concatenate([[0], np.cumsum((dense > 0).sum(axis=1))]).astype(np.int64)
+    indices = np.concatenate([np.flatnonzero(r) for r in dense]).astype(np.int32)
+    values = dense[dense > 0]
+    layers = [(rng.normal(size=(width, 6)), rng.normal(size=6)), (rng.normal(size=(6, 3)), rng.normal(size=3))]
+    got = kernels.predict_network(offsets, indices, layers, 3, values)
+    hidden = np.maximum(dense @ layers[0][0] + layers[0][1], 0)
+    logits = hidden @ layers[1][0] + layers[1][1]
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    assert np.allclose(got, expected / expected.sum(axis=1, keepdims=True), atol=1e-12)
+    # l2-normalised sublinear tf-idf: each non-empty row has unit length
+    idf = rng.uniform(1, 3, width)
+    counts = rng.integers(1, 5, len(indices)).astype(np.int32)
+    weighted = kernels.weighted_values(offsets, indices, counts, idf, True, True, np.zeros(0, np.int32))
+    manual = (1 + np.log(counts)) * idf[indices]
+    norms = np.sqrt(np.add.reduceat(manual ** 2, offsets[:-1]))
+    assert np.allclose(weighted, manual / np.repeat(norms, np.diff(offsets)))
+    # per group of vocab entries (a token family): each group of a row has unit length
+    groups = (np.arange(width) % 3).astype(np.int32)
+    per_group = kernels.weighted_values(offsets, indices, counts, idf, True, True, groups)
+    row_of = np.repeat(np.arange(rows), np.diff(offsets))
+    for row in range(rows):
+        for g in range(3):
+            mine = (row_of == row) & (groups[indices] == g)
+            if mine.any():
+                assert np.linalg.norm(per_group[mine]) == pytest.approx(1.0)
+                assert np.allclose(per_group[mine] / per_group[mine][0], manual[mine] / manual[mine][0])
+    unscaled = kernels.weighted_values(offsets, indices, np.zeros(0, np.int32), idf, False, False, groups)
+    assert np.allclose(unscaled, idf[indices])  # no counts: each token once

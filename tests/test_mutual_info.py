@@ -62,21 +62,52 @@ def test_min_support_filters_rare_tokens(spark, counting):
     assert [r["token"] for r in counting(tok, lab, min_users=2).collect()] == ["#a"]
 
 
-def test_gendered_tokens_rank_first_on_a_generated_world(spark, world, tmp_path):
-    """precision@20 of the hashtag ranking against what the generator made gender-dependent."""
+def _labelled_warehouse(spark, world, tmp_path, flip_test_labels=False):
+    """The shared world's texts in a warehouse of its own, every authentic user labelled with
+    their true gender (optionally every test user with the other one)."""
+    from jobs import delta_io
+    from jobs.split import is_test_user
+
     cfg, _ = world
     own = cfg.with_(warehouse=str(tmp_path / "wh"))
     os.makedirs(own.warehouse)
     for t in ("profiles", "posts", "user_texts"):
         os.symlink(cfg.table_path(t), own.table_path(t))
     truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth").where(~F.col("is_fake"))
-    from jobs import delta_io
-    imported = truth.select("user_id", F.lit("gender").alias("target"), F.col("gender").alias("label"),
+    label = F.col("gender")
+    if flip_test_labels:
+        label = F.when(is_test_user(F.col("user_id")), F.when(label == "female", "male").otherwise("female")).otherwise(label)
+    imported = truth.select("user_id", F.lit("gender").alias("target"), label.alias("label"),
                             F.lit("import").alias("source"), F.lit("truth").alias("evidence"),
                             F.lit(NIGHT).alias("run_date"))
     delta_io.replace_where(own, "labels", imported, "true")
+    return cfg, own, truth
+
+
+def _vocab_and_ranking(spark, own):
+    vocab = spark.read.format("delta").load(own.table_path("vocab"))
+    mi = spark.read.format("delta").load(own.table_path("token_mi"))
+    return ([(r["version"], r["index"], r["family"], r["token"]) for r in vocab.orderBy("version", "index").collect()],
+            sorted((r["family"], r["token"], r["n_users"], round(r["mi_nats"], 12)) for r in mi.collect()))
+
+
+def test_test_users_labels_cannot_change_the_vocab(spark, world, tmp_path):
+    """Flip the label of every test user: the ranking and every vocab stay exactly the same."""
+    _, honest, _ = _labelled_warehouse(spark, world, tmp_path / "honest")
+    _, flipped, _ = _labelled_warehouse(spark, world, tmp_path / "flipped", flip_test_labels=True)
+    for own in (honest, flipped):
+        token_mi.run(spark, own, target="gender", vocab_size=1000, min_users=5, report_dir=str(tmp_path / "rep"))
+    a, b = _vocab_and_ranking(spark, honest), _vocab_and_ranking(spark, flipped)
+    assert len(a[0]) > 1000 and len(a[1]) > 1000
+    assert a == b
+
+
+def test_gendered_tokens_rank_first_on_a_generated_world(spark, world, tmp_path):
+    """precision@20 of the hashtag ranking against what the generator made gender-dependent."""
+    cfg, own, truth = _labelled_warehouse(spark, world, tmp_path)
     summary = token_mi.run(spark, own, target="gender", vocab_size=1000, min_users=5, report_dir=str(tmp_path / "rep"))
-    assert summary["labelled_users"] == truth.count()
+    assert summary["training_users"] + summary["test_users_left_out"] == truth.count()
+    assert summary["test_users_left_out"] == pytest.approx(0.1 * truth.count(), rel=0.15)
     meta = json.load(open(f"{cfg.landing}/{NIGHT}/world_meta.json"))
     gendered = set(meta["female_tokens"]) | set(meta["male_tokens"]) | set(meta["gendered_topic_tokens"])
     mi = spark.read.format("delta").load(own.table_path("token_mi"))

@@ -1,7 +1,6 @@
 """Token families: Unicode, case folding, emoji, one presence per user; the numba tokeniser
 against the same rules written as Spark regexes on a generated world."""
 import pytest
-from pyspark.sql import functions as F
 
 from jobs.tokens import FAMILIES, user_texts, user_tokens
 from tests.spark_regex_tokens import regex_user_tokens

@@ -6,12 +6,13 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import train
+from jobs.split import is_test_user
 from udfs.model import NetworkModel
 
 
 def test_split_is_deterministic_and_keeps_class_shares(spark):
     users = spark.range(0, 200_000).select(F.col("id").alias("user_id"), (F.col("id") % 3 == 0).alias("c"))
-    a = users.select("user_id", "c", train.is_test_user(F.col("user_id")).alias("t"))
+    a = users.select("user_id", "c", is_test_user(F.col("user_id")).alias("t"))
     first = [r["user_id"] for r in a.where("t").orderBy("user_id").collect()]
     again = [r["user_id"] for r in a.where("t").orderBy("user_id").collect()]
     assert first == again
@@ -19,7 +20,7 @@ def test_split_is_deterministic_and_keeps_class_shares(spark):
     for row in share:
         assert row["s"] == pytest.approx(0.10, abs=0.005)
     # Membership does not depend on who else is in the data.
-    subset = users.where("user_id % 7 = 0").select("user_id", train.is_test_user(F.col("user_id")).alias("t"))
+    subset = users.where("user_id % 7 = 0").select("user_id", is_test_user(F.col("user_id")).alias("t"))
     assert {r["user_id"] for r in subset.where("t").collect()} == {u for u in first if u % 7 == 0}
 
 
@@ -79,3 +80,66 @@ def test_champion_gate_refuses_a_worse_model(trained):
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("gender", "champion").version) == trained["runs"]["mlp1"]["version"]
     assert str(client.get_model_version_by_alias("gender", "challenger").version) == result["version"]
+
+
+def test_tfidf_linear_models_score_as_sklearn_on_sklearns_tfidf(trained):
+    """logreg/linsvm read tf-idf values: the numba scorer's probabilities equal sklearn's model on
+    sklearn's own TfidfTransformer (smooth idf, sublinear tf) fitted on the same fitting users,
+    each token family's block scaled to unit length."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    test = trained["_test"]
+    for kind in ("logreg", "linsvm"):
+        model, clf = trained["_models"][kind]["model"], trained["_models"][kind]["sklearn"]
+        assert model.features["weighting"] == "tfidf" and model.idf is not None
+        width = len(model.vocab)
+
+        def counts_matrix(frame):
+            offsets, indices = train.to_csr(frame["indices"])
+            counts = train.to_csr(frame["counts"])[1]
+            return sp.csr_matrix((counts.astype(float), indices, offsets), shape=(len(frame), width))
+
+        ours = train.split_probs(model, test)
+        assert ours.shape == (len(test), 2) and np.allclose(ours.sum(axis=1), 1)
+        X_test_counts = counts_matrix(test)
+        assert X_test_counts.max() > 1  # some tokens occur more than once: tf matters
+        fit = trained["_fit"]
+        tfidf = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm=None).fit(counts_matrix(fit))
+        assert np.allclose(tfidf.idf_, model.idf)
+        X_test = tfidf.transform(X_test_counts).tocsc()
+        families = np.array([f.split("\t")[0] for f in model.vocab])
+        for family in set(families):
+            block = np.flatnonzero(families == family)
+            norms = np.sqrt(np.asarray(X_test[:, block].multiply(X_test[:, block]).sum(axis=1)).ravel())
+            X_test[:, block] = sp.diags(1 / np.where(norms > 0, norms, 1)) @ X_test[:, block]
+        X_test = X_test.tocsr()
+        if kind == "logreg":
+            assert np.abs(ours - clf.predict_proba(X_test)).max() < 1e-6
+        else:  # the SVM's margin, calibrated: same ranking of users as sklearn's decision function
+            margin = clf.decision_function(X_test)
+            order = np.argsort(margin, kind="stable")
+            assert np.all(np.diff(ours[order, 1]) >= -1e-9)
+
+
+def test_nothing_fitted_depends_on_the_test_users_labels():
+    """Flip every test label: the fitted model, its idf and its 'uncertain' threshold stay the
+    same (thresholds and calibration come from calibration users)."""
+    rng = np.random.default_rng(2)
+    n, width = 900, 40
+    labels = rng.integers(0, 2, n)
+    rates = rng.uniform(0.05, 0.5, (width, 2))
+    rows = [np.flatnonzero(rng.random(width) < rates[:, labels[u]]).astype(np.int32) for u in range(n)]
+    frame = pd.DataFrame({"user_id": np.arange(n), "label": np.array(["female", "male"])[labels],
+                          "indices": rows, "counts": [rng.integers(1, 4, len(r)).astype(np.int32) for r in rows],
+                          "full_name": "", "is_test": np.arange(n) % 10 == 0, "is_calibration": np.arange(n) % 10 == 1})
+    flipped = frame.copy()
+    flipped.loc[flipped["is_test"], "label"] = flipped.loc[flipped["is_test"], "label"].map({"female": "male", "male": "female"})
+    vocab = [f"word\tw{i}" for i in range(width)]
+    for kind in ("logreg", "linsvm", "perceptron"):
+        a = train.fit_and_evaluate(kind, train.holdout_split(frame, ["female", "male"]), vocab, 8, 0, 20, 0.8)
+        b = train.fit_and_evaluate(kind, train.holdout_split(flipped, ["female", "male"]), vocab, 8, 0, 20, 0.8)
+        assert a[0].threshold == b[0].threshold > 0.5, kind
+        for (wa, ba), (wb, bb) in zip(a[0].nets[0], b[0].nets[0]):
+            assert np.array_equal(wa, wb) and np.array_equal(ba, bb), kind
+        assert a[1]["accuracy"] == pytest.approx(1 - b[1]["accuracy"])  # the test labels were read only to score

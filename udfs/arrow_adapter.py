@@ -52,11 +52,11 @@ def score_batches(batches, source: str, id_columns: tuple[str, ...] = ("user_id"
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core per Spark task: no oversubscription
     model = load_network(source)
     for batch in batches:
-        if "indices" in batch.schema.names:
-            offsets, values = csr_of(batch.column("indices"))
+        if "indices" in batch.schema.names:  # each listed token counted once
+            offsets, indices, counts = (*csr_of(batch.column("indices")), None)
         else:
-            offsets, values = model.vocab_lookup.csr(batch)
-        probs = model.predict_csr(offsets, values)
+            offsets, indices, counts = model.indices_of_texts(batch)
+        probs = model.predict_csr(offsets, indices, counts)
         labels, confidence = model.label(probs, offsets)
         columns = [batch.column(c) for c in id_columns]
         columns += [pa.array(labels.astype(str)), pa.array(confidence.astype(np.float32))]

@@ -1,7 +1,12 @@
-"""A trained network as plain arrays + its vocab (its MLflow pyfunc face is udfs.pyfunc).
+"""A trained network as plain arrays + its vocab and feature spec (its MLflow pyfunc face is udfs.pyfunc).
 
-Saved as weights.npz (W/b of every layer of every net) + model.json (classes, kind, vocab,
-threshold), so the numba scorer never needs the training library.
+Saved as weights.npz (W/b of every layer of every net, the idf vector) + model.json (classes,
+kind, vocab, feature spec, threshold), so the numba scorer never needs the training library.
+A linear model (logistic regression, a calibrated linear SVM) is a network of one layer.
+
+The feature spec says how a user's tokens become input values: `binary` (presence) or `tfidf`
+(tf or sublinear tf, times the idf of the training users, l2-normalised per user -- `l2: row` --
+or per user and token family -- `l2: family`).
 """
 from __future__ import annotations
 
@@ -19,6 +24,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+BINARY = {"weighting": "binary"}
+TFIDF = {"weighting": "tfidf", "sublinear": True, "l2": "family"}
+FEATURE_SPECS = {"binary": BINARY, "tfidf": TFIDF}
+_NO_COUNTS = np.zeros(0, np.int32)
+
+
 @dataclass
 class NetworkModel:
     classes: list[str]
@@ -27,16 +38,35 @@ class NetworkModel:
     vocab: list[str]  # feature strings; position = input index
     threshold: float = 0.0  # below this confidence the label is 'uncertain'
     meta: dict = field(default_factory=dict)
+    features: dict = field(default_factory=lambda: dict(BINARY))
+    idf: np.ndarray | None = None  # per vocab entry, for tfidf features
+
+    @property
+    def weighted(self) -> bool:
+        return self.features.get("weighting", "binary") != "binary"
 
     # ---- inputs
-    def indices_of_texts(self, batch) -> tuple[np.ndarray, np.ndarray]:
-        """CSR (offsets, sorted distinct vocab indices) of an Arrow batch (or pandas frame) with
-        biography, full_name and captions (list of strings), tokenised as in training."""
+    def indices_of_texts(self, batch) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """CSR (offsets, sorted distinct vocab indices, token counts or None) of an Arrow batch
+        (or pandas frame) with biography, full_name and captions (list of strings), tokenised
+        as in training; counts only when the features are weighted."""
         import pyarrow as pa
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):
             batch = _texts_batch(batch)
-        return self.vocab_lookup.csr(batch)
+        if self.weighted:
+            return self.vocab_lookup.csr_counts(batch)
+        return (*self.vocab_lookup.csr(batch), None)
+
+    def values_of(self, offsets, indices, counts=None) -> np.ndarray | None:
+        """Input values per CSR entry (None = binary presence); without counts each token counts once."""
+        if not self.weighted:
+            return None
+        return input_values(self.features, self.idf, offsets, indices, counts, self.vocab_groups)
+
+    @cached_property
+    def vocab_groups(self) -> np.ndarray:
+        return vocab_groups(self.vocab, self.features)
 
     @cached_property
     def vocab_lookup(self):
@@ -45,10 +75,11 @@ class NetworkModel:
         return VocabLookup(self.vocab)
 
     # ---- scoring
-    def predict_csr(self, offsets, indices) -> np.ndarray:
+    def predict_csr(self, offsets, indices, counts=None) -> np.ndarray:
+        values = self.values_of(offsets, indices, counts)
         if self.kind == "twin":
-            return kernels.predict_twin(offsets, indices, self.nets)
-        return kernels.predict_network(offsets, indices, self.nets[0], len(self.classes))
+            return kernels.predict_twin(offsets, indices, self.nets, values)
+        return kernels.predict_network(offsets, indices, self.nets[0], len(self.classes), values)
 
     def label(self, probs: np.ndarray, offsets: np.ndarray | None = None):
         empty = kernels.empty_rows(offsets) if offsets is not None else None
@@ -63,10 +94,13 @@ class NetworkModel:
             for l, (w, b) in enumerate(layers):
                 arrays[f"n{n}_w{l}"] = w
                 arrays[f"n{n}_b{l}"] = b
+        if self.idf is not None:
+            arrays["idf"] = self.idf
         np.savez(folder / "weights.npz", **arrays)
         (folder / "model.json").write_text(json.dumps({
             "classes": self.classes, "kind": self.kind, "threshold": self.threshold, "vocab": self.vocab,
-            "layers": [len(layers) for layers in self.nets], "meta": self.meta}, ensure_ascii=False))
+            "layers": [len(layers) for layers in self.nets], "meta": self.meta, "features": self.features},
+            ensure_ascii=False))
         return folder
 
     @classmethod
@@ -75,7 +109,26 @@ class NetworkModel:
         spec = json.loads((folder / "model.json").read_text())
         arrays = np.load(folder / "weights.npz")
         nets = [[(arrays[f"n{n}_w{l}"], arrays[f"n{n}_b{l}"]) for l in range(k)] for n, k in enumerate(spec["layers"])]
-        return cls(spec["classes"], spec["kind"], nets, spec["vocab"], spec["threshold"], spec.get("meta", {}))
+        return cls(spec["classes"], spec["kind"], nets, spec["vocab"], spec["threshold"], spec.get("meta", {}),
+                   spec.get("features", dict(BINARY)), arrays["idf"] if "idf" in arrays else None)
+
+
+def vocab_groups(vocab: list[str], features: dict) -> np.ndarray:
+    """The l2 group of every vocab entry: its token family for `l2: family`, else none (empty)."""
+    if features.get("l2") != "family":
+        return np.zeros(0, np.int32)
+    from udfs.tokenizer import FAMILIES, FEATURE_SEP
+
+    return np.array([FAMILIES.index(f.split(FEATURE_SEP, 1)[0]) for f in vocab], dtype=np.int32)
+
+
+def input_values(features: dict, idf: np.ndarray, offsets, indices, counts, groups: np.ndarray) -> np.ndarray:
+    """Values of a weighted feature spec per CSR entry (counts None: each token counts once;
+    groups: the vocab's vocab_groups)."""
+    counts = _NO_COUNTS if counts is None else np.asarray(counts, dtype=np.int32)
+    return kernels.weighted_values(np.asarray(offsets, np.int64), np.asarray(indices, np.int32), counts,
+                                   np.asarray(idf, np.float64), bool(features.get("sublinear")),
+                                   bool(features.get("l2")), np.asarray(groups, np.int32))
 
 
 def _texts_batch(frame: pd.DataFrame):

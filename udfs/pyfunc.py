@@ -19,8 +19,8 @@ class PyfuncNetwork(mlflow.pyfunc.PythonModel):
         self.model = NetworkModel.load(context.artifacts["network"])
 
     def predict(self, context, model_input, params=None):
-        if "indices" in model_input.columns:
-            offsets, values = csr_of_lists(model_input["indices"])
+        if "indices" in model_input.columns:  # each listed token counted once
+            offsets, indices, counts = (*csr_of_lists(model_input["indices"]), None)
         else:
-            offsets, values = self.model.indices_of_texts(model_input)
-        return output_frame(self.model, self.model.predict_csr(offsets, values), offsets)
+            offsets, indices, counts = self.model.indices_of_texts(model_input)
+        return output_frame(self.model, self.model.predict_csr(offsets, indices, counts), offsets)

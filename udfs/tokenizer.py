@@ -371,10 +371,12 @@ def _count_users(labels, bio_off, bio_data, name_off, name_data, cap_list, cap_o
 
 @nb.njit(cache=True, nogil=True)
 def _lookup_users(n_users, bio_off, bio_data, name_off, name_data, cap_list, cap_off, cap_data, fams, classes,
-                  keys, t_fam, t_start, t_len, values, arena, stamp, scratch, out):
-    """CSR (offsets, sorted distinct vocab indices) of every user's tokens found in the table."""
+                  keys, t_fam, t_start, t_len, values, arena, stamp, where, want_counts, scratch, out):
+    """CSR (offsets, sorted distinct vocab indices, and with want_counts how often each token
+    occurs in the user's texts) of every user's tokens found in the table."""
     offsets = np.zeros(n_users + 1, np.int64)
     found = np.empty(1024, np.int32)
+    counts = np.empty(1024 if want_counts else 0, np.int32)
     k = 0
     for u in range(n_users):
         n, scratch, out = _user_tokens(u, bio_off, bio_data, name_off, name_data, cap_list, cap_off, cap_data,
@@ -384,20 +386,36 @@ def _lookup_users(n_users, bio_off, bio_data, name_off, name_data, cap_list, cap
             grown = np.empty(2 * (k + n), np.int32)
             grown[:k] = found[:k]
             found = grown
+            if want_counts:
+                grown_counts = np.empty(2 * (k + n), np.int32)
+                grown_counts[:k] = counts[:k]
+                counts = grown_counts
         first = k
         for t in range(n):
             src = o_src[t]
             data = bio_data if src == _SRC_BIO else (name_data if src == _SRC_NAME else cap_data)
             s, e, fam = o_start[t], o_end[t], o_fam[t]
             slot = _find(keys, t_fam, t_start, t_len, arena, _hash(fam, data, s, e), fam, data, s, e)
-            if keys[slot] != _EMPTY and stamp[slot] != u:
+            if keys[slot] == _EMPTY:
+                continue
+            if stamp[slot] != u:
                 stamp[slot] = u
                 found[k] = values[slot]
+                if want_counts:
+                    where[slot] = k
+                    counts[k] = 1
                 k += 1
-        found[first:k].sort()
+            elif want_counts:
+                counts[where[slot]] += 1
+        if want_counts:
+            order = np.argsort(found[first:k])
+            found[first:k] = found[first:k][order]
+            counts[first:k] = counts[first:k][order]
+        else:
+            found[first:k].sort()
         offsets[u + 1] = k
     stamp[:] = -1
-    return offsets, found[:k].copy()
+    return offsets, found[:k].copy(), counts[:k].copy()
 
 
 @nb.njit(cache=True, nogil=True)
@@ -523,11 +541,21 @@ class VocabLookup:
         (self.keys, self.t_fam, self.t_start, self.t_len, self.values) = _build_vocab(
             capacity, codes, starts, lengths, self.arena)
         self.stamp = np.full(capacity, -1, np.int64)
+        self.where = np.zeros(capacity, np.int64)
         self.scratch, self.out = _scratch()
 
     def csr(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets, sorted distinct vocab indices) of every row: presence only."""
+        return self._lookup(batch, False)[:2]
+
+    def csr_counts(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(offsets, indices, counts): csr plus how often each token occurs in the row's texts."""
+        return self._lookup(batch, True)
+
+    def _lookup(self, batch, want_counts: bool):
         return _lookup_users(batch.num_rows, *texts_of(batch), self.fams, self.classes, self.keys, self.t_fam,
-                             self.t_start, self.t_len, self.values, self.arena, self.stamp, self.scratch, self.out)
+                             self.t_start, self.t_len, self.values, self.arena, self.stamp, self.where, want_counts,
+                             self.scratch, self.out)
 
 
 @nb.njit(cache=True)

@@ -1,0 +1,142 @@
+"""Cross-validated evaluation for labelled sets too small for one honest 10% test split.
+
+Stratified k-fold by the stable split hash (jobs.split.with_folds). For every fold, everything
+fitted sees the other folds only: the MI ranking and vocab (jobs.token_mi.top_features), the idf,
+C, calibration and thresholds (jobs.train, calibration users drawn from the training folds);
+the fold's users are first seen when scored. A TF-IDF + logistic regression reference on the
+users' raw texts (bio, captions, name; word 1-2-grams and char_wb 2-4-grams, sublinear tf) is
+fitted on the same training folds and scored on the same users, in the same run.
+
+  python -m jobs.cross_validation --target gender --folds 5 --vocab-size 50000 --models logreg,linsvm,mlp1
+Outputs go to one folder named by the run: <out>/metrics.json, metrics.md (mean ± spread).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs import delta_io, train
+from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
+from jobs.split import DEFAULT_FOLDS, with_folds
+from jobs.targets import target_def
+from jobs.texts import read_user_texts
+from jobs.token_mi import labelled_users, top_features
+
+REFERENCE = "tfidf_logreg_reference"
+SUMMARY_METRICS = ("accuracy", "macro_f1", "roc_auc", "log_loss", "ece", "coverage_at_threshold")
+
+
+def raw_text(frame: pd.DataFrame) -> pd.Series:
+    """Bio, captions and name as one string per user: what the reference reads."""
+    captions = frame["captions"].map(lambda c: " ".join(x for x in c if x) if c is not None else "")
+    return frame["biography"].fillna("") + " " + captions + " " + frame["full_name"].fillna("")
+
+
+def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str]) -> dict:
+    """TF-IDF (word 1-2-grams + char_wb 2-4-grams, sublinear tf) + logistic regression (C=2)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    tr, te = raw_text(fit), raw_text(test)
+    words = TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2))
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True)
+    X_tr = hstack([words.fit_transform(tr), chars.fit_transform(tr)]).tocsr()
+    X_te = hstack([words.transform(te), chars.transform(te)]).tocsr()
+    code = {c: i for i, c in enumerate(classes)}
+    clf = LogisticRegression(C=2.0, max_iter=2000).fit(X_tr, fit["label"].map(code).to_numpy())
+    probs = np.zeros((len(test), len(classes)))
+    probs[:, clf.classes_] = clf.predict_proba(X_te)
+    return train.evaluate(test["label"].map(code).to_numpy(), probs, classes)
+
+
+def summarise(per_fold: dict[str, list[dict]]) -> dict[str, dict]:
+    """mean and standard deviation over folds of every summary metric, per model."""
+    out = {}
+    for name, rows in per_fold.items():
+        frame = pd.DataFrame(rows)
+        out[name] = {m: {"mean": float(frame[m].mean()), "std": float(frame[m].std(ddof=1)) if len(frame) > 1 else 0.0}
+                     for m in SUMMARY_METRICS if m in frame}
+        out[name]["folds"] = len(frame)
+    return out
+
+
+def format_summary(summary: dict[str, dict]) -> str:
+    cols = [m for m in SUMMARY_METRICS if any(m in v for v in summary.values())]
+    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, m in summary.items():
+        cells = [f"{m[c]['mean']:.3f} ± {m[c]['std']:.3f}" if c in m else "" for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", folds: int = DEFAULT_FOLDS,
+        vocab_size: int = 50000, models: tuple[str, ...] = ("logreg", "linsvm", "mlp1"), min_users: int = 2,
+        families: tuple[str, ...] | None = None, hidden: int = 64, max_iter: int = 30, seed: int = 0,
+        min_accuracy: float = 0.9, features: str | None = None, reference: bool = True,
+        out_dir: str | Path | None = None) -> dict:
+    tdef = target_def(target)
+    classes = list(tdef.classes)
+    labelled = with_folds(labelled_users(delta_io.read_table(spark, config, "labels"), tdef), folds).cache()
+    texts = read_user_texts(spark, config)
+    per_fold: dict[str, list[dict]] = {}
+    sizes = []
+    for k in range(folds):
+        training = labelled.where(F.col("fold") != k).select("user_id", "label")
+        vocab = top_features(texts, training, tdef, vocab_size, min_users, families)
+        data = (train.feature_frame(texts, labelled, vocab, keep_texts="all", test_fold=k)
+                .orderBy("user_id").toPandas())
+        split = train.holdout_split(data, classes)
+        sizes.append({"fold": k, "vocab": len(vocab), "fit": len(split.fit), "calibration": len(split.calibration),
+                      "test": len(split.test)})
+        for name, metrics in train.baselines(split, tdef.name == "gender").items():
+            per_fold.setdefault(name, []).append(metrics)
+        for kind in models:
+            _, metrics, _, _ = train.fit_and_evaluate(kind, split, vocab, hidden, seed, max_iter, min_accuracy, features)
+            per_fold.setdefault(kind, []).append(metrics)
+        if reference:
+            fitting = pd.concat([split.fit, split.calibration], ignore_index=True)
+            per_fold.setdefault(REFERENCE, []).append(tfidf_reference(fitting, split.test, classes))
+    labelled.unpersist()
+    summary = summarise(per_fold)
+    result = {"target": target, "folds": folds, "vocab_size": vocab_size, "families": list(families or tdef.families),
+              "models": list(models), "sizes": sizes, "summary": summary, "per_fold": per_fold}
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(result, indent=1, default=float))
+        (out / "metrics.md").write_text(f"{target}: {folds}-fold cross-validation, vocab {vocab_size}, "
+                                        f"users per fold {[s['test'] for s in sizes]}\n\n{format_summary(summary)}\n")
+    return result
+
+
+@click.command()
+@click.option("--target", default="gender", show_default=True)
+@click.option("--folds", default=DEFAULT_FOLDS, show_default=True)
+@click.option("--vocab-size", default=50000, show_default=True)
+@click.option("--models", default="logreg,linsvm,mlp1", show_default=True)
+@click.option("--features", type=click.Choice(["binary", "tfidf"]), default=None)
+@click.option("--min-users", default=2, show_default=True)
+@click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--warehouse", default=None)
+@click.option("--out", default=None, help="Default: var/evaluations/<target>-<timestamp>.")
+def main(target, folds, vocab_size, models, features, min_users, run_date, warehouse, out):
+    from jobs.spark_session import start_spark
+
+    cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
+    out = out or PROJECT_ROOT / "var" / "evaluations" / f"{target}-{dt.datetime.now():%Y%m%dT%H%M%S}"
+    result = run(start_spark("cross_validation"), cfg, target, folds, vocab_size, tuple(models.split(",")),
+                 min_users, features=features, out_dir=out)
+    click.echo(format_summary(result["summary"]))
+    click.echo(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
