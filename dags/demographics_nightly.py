@@ -46,13 +46,14 @@ SUBMIT = dict(conn_id="spark_default", env_vars=JOB_ENV, jars=DELTA_JARS or None
 PARAMS = {
     "target": Param("gender", enum=["gender", "country", "authenticity", "occupation"],
                     description="Which attribute to label, rank, train and score."),
-    "vocab_size": Param(10000, type="integer", enum=[1000, 2000, 4000, 10000],
+    "vocab_size": Param(10000, type="integer", enum=[1000, 2000, 4000, 10000, 20000, 50000],
                         description="Tokens kept per family by mutual information (the model's input width)."),
     "hidden_units": Param(64, type="integer", minimum=2, maximum=1024, description="Units of the hidden layer."),
-    "model_family": Param("mlp1", enum=["perceptron", "mlp1", "mlp2", "twin"],
-                          description="Network trained, registered and gated against the champion."),
+    "model_family": Param("mlp1", enum=["perceptron", "mlp1", "mlp2", "twin", "logreg", "linsvm"],
+                          description="Model trained, registered and gated against the champion "
+                                      "(logreg/linsvm read tf-idf values, networks token presence)."),
     "min_accuracy": Param(0.9, type="number", minimum=0.5, maximum=1.0,
-                          description="Accuracy the labelled users must reach on held-out users; "
+                          description="Accuracy the labelled users must reach on held-out calibration users; "
                                       "less confident users are 'uncertain'."),
     "shards": Param("", type="string", pattern=r"^(\d+(,\d+)*)?$",
                     description="Comma list of shards to score; empty scores every shard."),

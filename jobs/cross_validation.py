@@ -30,7 +30,7 @@ from jobs.texts import read_user_texts
 from jobs.token_mi import labelled_users, top_features
 
 REFERENCE = "tfidf_logreg_reference"
-SUMMARY_METRICS = ("accuracy", "macro_f1", "roc_auc", "log_loss", "ece", "coverage_at_threshold")
+SUMMARY_METRICS = ("accuracy", "macro_f1", "roc_auc", "log_loss", "ece", "coverage_at_threshold", "accuracy_at_threshold")
 
 
 def raw_text(frame: pd.DataFrame) -> pd.Series:
@@ -57,19 +57,26 @@ def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str]) -
     return train.evaluate(test["label"].map(code).to_numpy(), probs, classes)
 
 
+def _mean_std(values: pd.Series) -> dict:
+    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+
+
 def summarise(per_fold: dict[str, list[dict]]) -> dict[str, dict]:
-    """mean and standard deviation over folds of every summary metric, per model."""
+    """Mean and standard deviation over folds of every summary metric, per model, and each
+    model's per-fold accuracy difference to the reference (paired: same users in each fold)."""
     out = {}
+    reference = pd.DataFrame(per_fold[REFERENCE]) if REFERENCE in per_fold else None
     for name, rows in per_fold.items():
         frame = pd.DataFrame(rows)
-        out[name] = {m: {"mean": float(frame[m].mean()), "std": float(frame[m].std(ddof=1)) if len(frame) > 1 else 0.0}
-                     for m in SUMMARY_METRICS if m in frame}
+        out[name] = {m: _mean_std(frame[m]) for m in SUMMARY_METRICS if m in frame}
         out[name]["folds"] = len(frame)
+        if reference is not None and name != REFERENCE:
+            out[name]["accuracy_minus_reference"] = _mean_std(frame["accuracy"] - reference["accuracy"])
     return out
 
 
 def format_summary(summary: dict[str, dict]) -> str:
-    cols = [m for m in SUMMARY_METRICS if any(m in v for v in summary.values())]
+    cols = [m for m in (*SUMMARY_METRICS, "accuracy_minus_reference") if any(m in v for v in summary.values())]
     lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for name, m in summary.items():
         cells = [f"{m[c]['mean']:.3f} ± {m[c]['std']:.3f}" if c in m else "" for c in cols]

@@ -1,9 +1,11 @@
-"""Import the CrowdFlower Twitter gender data as profiles, posts and `import` labels, and evaluate.
+"""The CrowdFlower Twitter gender data as one night of landing files, then cross-validated.
 
-Each row becomes a profile (screen name as username and full name, `description` as bio) with
-one post (`text`); rows judged male or female with confidence 1 become gender labels (source
-`import`). The same token/MI and training jobs then run on it, and a TF-IDF + logistic
-regression reference is computed on the same held-out users in the same run.
+A thin converter onto the path any user's data takes (README, "Bring your own data"): each
+CSV row becomes a profile (screen name as username and full name, `description` as bio) with one
+post (`text`), and rows judged male or female with confidence 1 become lines of a labels file;
+all three are written as UTF-8 JSON lines under landing/<date>/source=profiles|posts|labels and
+loaded by the ingest job (validation, quarantine, caption cut, newest snapshot wins). The CSV
+itself is latin-1, its documented encoding, and is decoded as such here.
 
   python -m jobs.crowdflower --csv ../shared/data/twitter_gender_crowdflower/gender-classifier-DFE-791531.csv
 """
@@ -15,16 +17,14 @@ from pathlib import Path
 
 import click
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
-from jobs import delta_io
-from jobs import texts as texts_job
+from jobs import ingest
 from jobs.config import PROJECT_ROOT, PipelineConfig
-from jobs.ingest import shard_of
 
 DEFAULT_CSV = PROJECT_ROOT.parent / "shared" / "data" / "twitter_gender_crowdflower" / "gender-classifier-DFE-791531.csv"
 ID_BASE = 9_000_000_000_000  # keeps imported ids apart from platform ids
+EVIDENCE = "crowdflower gender:confidence=1"
 
 
 def read_csv(path: str | Path) -> pd.DataFrame:
@@ -35,45 +35,37 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def import_frames(spark: SparkSession, raw: pd.DataFrame, shards: int, run_date) -> dict[str, DataFrame]:
-    """profiles, posts and labels rows (table columns) from the CSV rows."""
-    rows = raw.assign(user_id=ID_BASE + pd.to_numeric(raw["_unit_id"]).astype("int64"))
-    rows = rows.drop_duplicates("user_id")
-    sdf = spark.createDataFrame(rows[["user_id", "name", "description", "text", "gender", "gender:confidence"]]
-                                .rename(columns={"gender:confidence": "confidence"}))
-    fetched = F.lit(dt.datetime.combine(run_date, dt.time())).cast("timestamp")
-    day = F.lit(run_date).cast("date")
-    profiles = sdf.select(
-        "user_id", shard_of(F.col("user_id"), shards).alias("shard"), F.col("name").alias("username"),
-        F.col("name").alias("full_name"), F.col("description").alias("biography"),
-        *[F.lit(None).cast(t).alias(c) for c, t in [("external_url", "string"), ("follower_count", "bigint"),
-          ("following_count", "bigint"), ("media_count", "bigint"), ("usertags_count", "bigint"),
-          ("is_private", "boolean"), ("is_verified", "boolean"), ("has_anonymous_profile_picture", "boolean"),
-          ("reel_auto_archive", "string")]],
-        fetched.alias("fetched_at"), F.xxhash64("name", "description").alias("record_hash"),
-        F.lit("crowdflower").alias("source_file"), day.alias("ingest_run"))
-    posts = sdf.select(
-        (F.col("user_id") * 10).alias("post_id"), "user_id", fetched.alias("taken_at"), F.col("text").alias("caption"),
-        F.lit(False).alias("caption_truncated"), F.lit(None).cast("bigint").alias("like_count"),
-        F.lit(None).cast("bigint").alias("comment_count"), fetched.alias("fetched_at"),
-        F.xxhash64("text").alias("record_hash"), F.lit("crowdflower").alias("source_file"), day.alias("ingest_run"))
-    labels = (sdf.where(F.col("gender").isin("male", "female") & (F.col("confidence").cast("double") == 1.0))
-              .select("user_id", F.lit("gender").alias("target"), F.col("gender").alias("label"),
-                      F.lit("import").alias("source"), F.lit("crowdflower gender:confidence=1").alias("evidence"),
-                      day.alias("run_date")))
+def landing_records(raw: pd.DataFrame, run_date: dt.date) -> dict[str, pd.DataFrame]:
+    """profiles, posts and labels records in the landing files' shapes (schemas.landing)."""
+    rows = raw.assign(user_id=ID_BASE + pd.to_numeric(raw["_unit_id"]).astype("int64")).drop_duplicates("user_id")
+    fetched = f"{run_date.isoformat()}T00:00:00Z"
+    profiles = pd.DataFrame({"id": rows["user_id"], "username": rows["name"], "full_name": rows["name"],
+                             "biography": rows["description"], "fetched_at": fetched})
+    posts = pd.DataFrame({"id": rows["user_id"] * 10, "user_id": rows["user_id"], "caption": rows["text"],
+                          "taken_at": fetched, "fetched_at": fetched})
+    sure = rows[rows["gender"].isin(["male", "female"]) & (pd.to_numeric(rows["gender:confidence"], errors="coerce") == 1.0)]
+    labels = pd.DataFrame({"user_id": sure["user_id"], "target": "gender", "label": sure["gender"], "evidence": EVIDENCE})
     return {"profiles": profiles, "posts": posts, "labels": labels}
 
 
+def write_landing(records: dict[str, pd.DataFrame], config: PipelineConfig) -> list[str]:
+    paths = []
+    for source, frame in records.items():
+        folder = Path(config.landing_path(f"source={source}"))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "crowdflower.json"
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+        paths.append(str(path))
+    return paths
+
+
 def run(spark: SparkSession, config: PipelineConfig, csv: str | Path = DEFAULT_CSV) -> dict:
-    """Import into the configured warehouse; replaces what an earlier import wrote."""
-    frames = import_frames(spark, read_csv(csv), config.shards, config.run_date)
-    delta_io.replace_where(config, "profiles", frames["profiles"], "source_file = 'crowdflower'")
-    delta_io.replace_where(config, "posts", frames["posts"], "source_file = 'crowdflower'")
-    texts_job.run(spark, config)  # token_mi, train and score read each user's texts from user_texts
-    delta_io.replace_where(config, "labels", frames["labels"],
-                           "target = 'gender' AND source = 'import' AND evidence LIKE 'crowdflower%'")
-    counts = {r["label"]: r["count"] for r in frames["labels"].groupBy("label").count().collect()}
-    return {"profiles": frames["profiles"].count(), "labels": counts}
+    """Write the night's landing files and ingest them; rerunning changes nothing."""
+    records = landing_records(read_csv(csv), config.run_date)
+    files = write_landing(records, config)
+    summary = ingest.run(spark, config)
+    return {"files": files, "profiles": len(records["profiles"]),
+            "labels": records["labels"]["label"].value_counts().to_dict(), "ingest": summary}
 
 
 def evaluate_all(spark: SparkSession, config: PipelineConfig, csv: str | Path, vocab_size: int, out: Path,
@@ -85,8 +77,8 @@ def evaluate_all(spark: SparkSession, config: PipelineConfig, csv: str | Path, v
     imported = run(spark, config, csv)
     result = cross_validation.run(spark, config, "gender", folds=folds, vocab_size=vocab_size, models=models,
                                   out_dir=out)
-    return {"imported": imported, "out": str(out), "table": cross_validation.format_summary(result["summary"]),
-            "sizes": result["sizes"]}
+    return {"imported": {k: v for k, v in imported.items() if k != "ingest"}, "ingest": imported["ingest"],
+            "out": str(out), "table": cross_validation.format_summary(result["summary"]), "sizes": result["sizes"]}
 
 
 @click.command()
@@ -99,15 +91,15 @@ def evaluate_all(spark: SparkSession, config: PipelineConfig, csv: str | Path, v
 def main(csv, warehouse, vocab_size, folds, models, import_only):
     from jobs.spark_session import start_spark
 
-    cfg = PipelineConfig(warehouse=warehouse, run_date=dt.date(2026, 11, 22))
+    cfg = PipelineConfig(warehouse=warehouse, landing=str(Path(warehouse).parent / "landing"), run_date=dt.date(2026, 11, 22))
     spark = start_spark("crowdflower")
     if import_only:
-        click.echo(json.dumps(run(spark, cfg, csv)))
+        click.echo(json.dumps(run(spark, cfg, csv), indent=1, default=str))
         return
     out = Path(warehouse).parent / "evaluations" / f"{dt.datetime.now():%Y%m%dT%H%M%S}"
     summary = evaluate_all(spark, cfg, csv, vocab_size, out, folds, tuple(models.split(",")))
     click.echo(summary["table"])
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "table"}, indent=1))
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "table"}, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -107,6 +107,35 @@ def upsert_newest(spark: SparkSession, config: PipelineConfig, name: str, update
     return {k: counts.get(k, 0) for k in ("inserted", "updated", "unchanged")}
 
 
+def upsert_by_priority(spark: SparkSession, config: PipelineConfig, name: str, rows: DataFrame,
+                       priority: dict[str, int]) -> dict[str, int]:
+    """Merge one row per key (labels: user and target): a row replaces the table's row for its key
+    unless that one comes from a source of higher `priority`; an identical row changes nothing.
+    Returns counts of inserted, updated, unchanged and kept_higher_priority rows."""
+    spec = table_spec(name)
+    target, created = create_for_load(spark, config, name)
+    rows = conform(rows, spec)
+    if created:
+        return {"inserted": append_counting(target, rows, config.table_path(name)), "updated": 0, "unchanged": 0,
+                "kept_higher_priority": 0}
+    rank = F.create_map(*[x for k, v in priority.items() for x in (F.lit(k), F.lit(v))])
+    current = target.toDF().select(*spec.key, *[F.col(c).alias(f"_t_{c}") for c in ("source", "label", "evidence")])
+    same = ((F.col("label") == F.col("_t_label")) & (F.col("source") == F.col("_t_source"))
+            & F.col("evidence").eqNullSafe(F.col("_t_evidence")))
+    classified = (rows.join(current, list(spec.key), "left")
+                  .withColumn("_action", F.when(F.col("_t_source").isNull(), "inserted")
+                              .when(rank[F.col("_t_source")] > rank[F.col("source")], "kept_higher_priority")
+                              .when(same, "unchanged").otherwise("updated"))
+                  .cache())
+    counts = {r["_action"]: r["count"] for r in classified.groupBy("_action").count().collect()}
+    changed = classified.where(F.col("_action").isin("inserted", "updated")).select(*spec.columns)
+    if counts.get("inserted", 0) or counts.get("updated", 0):
+        (target.alias("t").merge(changed.alias("s"), _key_condition(spec.key))
+         .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+    classified.unpersist()
+    return {k: counts.get(k, 0) for k in ("inserted", "updated", "unchanged", "kept_higher_priority")}
+
+
 def insert_missing(spark: SparkSession, config: PipelineConfig, name: str, rows: DataFrame,
                    unique: bool = False) -> dict[str, int]:
     """Insert rows whose key is not in the table yet (append-only facts: edges, quarantine).

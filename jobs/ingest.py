@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from jobs import delta_io, texts
 from jobs.config import PipelineConfig, config_from_cli
+from jobs.targets import SOURCE_PRIORITY, TARGETS
 from schemas import landing as L
 
 JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS, "labels": L.LABEL_FIELDS}
@@ -241,8 +242,6 @@ def imported_label_checks(parsed: DataFrame, profiles: DataFrame) -> DataFrame:
     reason): a target the registry does not know, a class the target does not have, no user,
     a username or id no profile has, or two different labels for one user and target in one
     night are reasons, not guesses."""
-    from jobs.targets import TARGETS
-
     known = F.create_map(*[x for name, t in TARGETS.items() for x in (F.lit(name), F.array(*map(F.lit, t.classes)))])
     by_name = profiles.select(F.col("user_id").alias("_by_name"), F.lower("username").alias("_username"))
     ids = profiles.select(F.col("user_id").alias("_known_id"))
@@ -323,7 +322,8 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
         elif source == "fb_profiles":
             counts = delta_io.upsert_newest(spark, config, "fb_profiles", fb_profiles_from_records(parsed, run_date))
         elif source == "labels":
-            counts = delta_io.upsert_by_priority(spark, config, "labels", imported_labels(parsed, run_date))
+            counts = delta_io.upsert_by_priority(spark, config, "labels", imported_labels(parsed, run_date),
+                                                 SOURCE_PRIORITY)
         else:
             counts = delta_io.insert_missing(spark, config, "follows", follows_from_records(parsed, run_date), unique=True)
         # Rejected rows are few: keep them while `parsed` is cached, so writing quarantine at the

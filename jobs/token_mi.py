@@ -158,7 +158,9 @@ def top_features(texts: DataFrame, labelled: DataFrame, tdef: TargetDef, size: i
 
 
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_size: int = 10000,
-        min_users: int = 5, report_dir: str | None = None) -> dict:
+        min_users: int = 5, report_dir: str | None = None, families: tuple[str, ...] | None = None) -> dict:
+    """Rank the target's token families (or `families`) on its training users; write token_mi,
+    the night's vocab versions and the report."""
     if vocab_size not in VOCAB_SIZES:
         raise ValueError(f"vocab_size must be one of {VOCAB_SIZES}, got {vocab_size}")
     tdef = target_def(target)
@@ -168,7 +170,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     n_labelled = sum(class_totals.values())
     if n_labelled == 0:
         raise RuntimeError(f"no labelled training users for target {target!r}: run the labels job first")
-    mi = token_mi_frame(read_user_texts(spark, config), labelled, class_totals, tdef, min_users, config.run_date)
+    mi = token_mi_frame(read_user_texts(spark, config), labelled, class_totals, tdef, min_users, config.run_date,
+                        families)
     delta_io.replace_where(config, "token_mi", mi, f"target = '{target}' AND run_date = '{config.run_date}'")
     token_mi = (delta_io.read_table(spark, config, "token_mi")
                 .where((F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date))))

@@ -134,7 +134,7 @@ QUARANTINE = TableSpec(
     key=("source", "record_hash", "reason"),
     partition_by=("source",),
     schema=StructType([
-        _f("source", StringType(), False, "profiles / posts / fb_profiles / follows"),
+        _f("source", StringType(), False, "profiles / posts / fb_profiles / follows / labels"),
         _f("source_file", StringType()),
         _f("raw", StringType(), doc="the line as delivered; for a JSON record that parsed but failed a value "
                                     "check (missing or negative field), the record re-serialised from its declared fields"),

@@ -25,7 +25,8 @@ def test_folds_are_stratified_stable_and_cover_everyone(spark):
 
 def test_cross_validation_reports_spread_and_the_reference_on_the_same_folds(spark, gender_world, tmp_path):
     result = cross_validation.run(spark, gender_world, "gender", folds=3, vocab_size=2000, models=("logreg",),
-                                  min_users=3, out_dir=tmp_path / "cv")
+                                  min_users=3, families=("hashtag", "word", "bio_word", "name_char"),
+                                  out_dir=tmp_path / "cv")
     summary = result["summary"]
     assert set(summary) >= {"logreg", "majority", "name_baseline", cross_validation.REFERENCE}
     tests = [s["test"] for s in result["sizes"]]
@@ -37,6 +38,7 @@ def test_cross_validation_reports_spread_and_the_reference_on_the_same_folds(spa
     assert summary["logreg"]["accuracy"]["mean"] > summary["majority"]["accuracy"]["mean"] + 0.1
     assert summary[cross_validation.REFERENCE]["accuracy"]["mean"] > summary["majority"]["accuracy"]["mean"] + 0.1
     assert summary["logreg"]["accuracy"]["std"] > 0
+    assert "accuracy_minus_reference" in summary["logreg"]
     written = json.loads((tmp_path / "cv" / "metrics.json").read_text())
     assert written["summary"]["logreg"]["folds"] == 3
     assert "±" in (tmp_path / "cv" / "metrics.md").read_text()
