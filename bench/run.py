@@ -9,6 +9,8 @@ Prints one figure a line and a JSON summary. Peers are measured in the same run:
 - score: mlflow.pyfunc.spark_udf on the same model and inputs, and the job's own floor (the same
   inputs read and rows of the same shape written, no model), which bounds any ratio to spark_udf.
 - MI: scikit-learn's mutual_info_classif on the same user x hashtag sparse matrix.
+- kernels and scorer on tf-idf values: the same rows and inputs as binary presence.
+- cross-validation on CrowdFlower: logreg's fitting time against the TF-IDF + LR reference's.
 Peak memory is the peak RSS of this process and its children (the Spark JVM and Python workers),
 sampled every 0.2 s; a step run as a fresh process also records that process's own peak
 (process_peak_rss_gib).
@@ -348,6 +350,32 @@ def bench_train_shape(n_users: int = 570_000, width: int = 10_000, per_row: int 
                    train_accuracy=round(float(clf.score(X[:50_000], y[:50_000])), 3))
 
 
+def bench_cross_validation(spark, root):
+    """jobs.crowdflower's import and 5-fold cross-validation on the real CrowdFlower data, logreg
+    next to the TF-IDF + LR reference it is judged against (both timed inside the same folds)."""
+    from jobs import crowdflower, cross_validation
+    from jobs.config import PipelineConfig
+
+    if not crowdflower.DEFAULT_CSV.exists():
+        print(f"[bench] cross_validation: {crowdflower.DEFAULT_CSV} not found, section skipped", flush=True)
+        return
+    cfg = PipelineConfig(warehouse=f"{root}/crowdflower/warehouse", landing=f"{root}/crowdflower/landing",
+                         run_date=dt.date(2026, 11, 22))
+    with step("crowdflower_import_through_ingest") as rec:
+        rec.update(profiles_count=crowdflower.run(spark, cfg)["profiles"])
+    with step("cross_validation_crowdflower_5_folds") as rec:
+        result = cross_validation.run(spark, cfg, "gender", folds=5, vocab_size=50000, models=("logreg",))
+        per_fold = result["per_fold"]
+        rec.update(logreg_fit_seconds=round(sum(m["train_seconds"] for m in per_fold["logreg"]), 1),
+                   reference_fit_seconds=round(sum(m["train_seconds"] for m in per_fold[cross_validation.REFERENCE]), 1),
+                   logreg_accuracy=round(result["summary"]["logreg"]["accuracy"]["mean"], 4),
+                   reference_accuracy=round(result["summary"][cross_validation.REFERENCE]["accuracy"]["mean"], 4))
+    ratio = round(RESULTS["cross_validation_crowdflower_5_folds"]["logreg_fit_seconds"]
+                  / RESULTS["cross_validation_crowdflower_5_folds"]["reference_fit_seconds"], 2)
+    RESULTS["ratio_logreg_fit_over_reference_fit"] = {"ratio": ratio}
+    print(f"[bench] cross_validation: logreg fit (3 C values + refit) / reference fit = {ratio}", flush=True)
+
+
 def bench_kernel(n_rows: int = 1_000_000, width: int = 10_000, per_row: int = 30, hidden: int = 64):
     """The numba forward pass alone, one thread: profiles/s per core."""
     import numpy as np
@@ -363,6 +391,23 @@ def bench_kernel(n_rows: int = 1_000_000, width: int = 10_000, per_row: int = 30
     with step("kernel_mlp1_one_thread", profiles_count=n_rows) as rec:
         kernels.predict_network(offsets, values, layers, 2)
         rec.update(width=width, hidden=hidden, tokens_per_profile=per_row)
+    # The same rows as tf-idf input (counts -> sublinear tf x idf, l2 per token family), and a
+    # linear model on them: the cost of weighted values next to binary presence.
+    counts = rng.integers(1, 4, len(values)).astype(np.int32)
+    idf, groups = rng.uniform(1, 8, width), (np.arange(width) % 9).astype(np.int32)
+    linear = [(rng.normal(0, 0.1, (width, 1)), np.zeros(1))]
+    weighted = kernels.weighted_values(offsets[:101], values, counts, idf, True, True, groups)
+    kernels.predict_network(offsets[:101], values, linear, 2, weighted)
+    with step("kernel_tfidf_values_one_thread", profiles_count=n_rows):
+        weighted = kernels.weighted_values(offsets, values, counts, idf, True, True, groups)
+    with step("kernel_mlp1_tfidf_one_thread", profiles_count=n_rows):
+        kernels.predict_network(offsets, values, layers, 2, weighted)
+    with step("kernel_logreg_tfidf_one_thread", profiles_count=n_rows):
+        kernels.predict_network(offsets, values, linear, 2, weighted)
+    ratio = round((RESULTS["kernel_tfidf_values_one_thread"]["seconds"] + RESULTS["kernel_mlp1_tfidf_one_thread"]["seconds"])
+                  / RESULTS["kernel_mlp1_one_thread"]["seconds"], 2)
+    RESULTS["ratio_kernel_mlp1_tfidf_over_binary"] = {"ratio": ratio}
+    print(f"[bench] kernel: mlp1 on tf-idf values (with computing them) / on presence = {ratio}", flush=True)
 
 
 def bench_score(spark, cfg, users):
@@ -424,6 +469,16 @@ def bench_score(spark, cfg, users):
     with step("scorer_mlflow_spark_udf_on_texts", profiles_count=n):
         (inputs.select("user_id", "shard", udf(texts).alias("r")).select("user_id", "shard", "r.*")
          .write.format("noop").mode("overwrite").save())
+    # A tf-idf logistic regression on the same vocab, through the same scorer (counts, idf, l2):
+    # the cost of weighted inputs in the job's own scoring pass, next to mlp1 on presence.
+    linear = train.run(spark, cfg, models=("logreg",), register=None, with_baselines=False)["_models"]["logreg"]["model"]
+    linear_folder = linear.save(f"{cfg.warehouse}/../logreg_tfidf")
+    with step("scorer_numba_logreg_tfidf_on_texts", profiles_count=n):
+        score.predict_batch(inputs, str(linear_folder), linear.classes).write.format("noop").mode("overwrite").save()
+    RESULTS["ratio_scorer_logreg_tfidf_over_mlp1_binary"] = {"ratio": round(
+        RESULTS["scorer_numba_logreg_tfidf_on_texts"]["seconds"] / RESULTS["scorer_numba_mapinarrow_on_texts"]["seconds"], 2)}
+    print(f"[bench] scorer: logreg on tf-idf / mlp1 on presence = "
+          f"{RESULTS['ratio_scorer_logreg_tfidf_over_mlp1_binary']['ratio']}", flush=True)
     # spark_udf runs last, in a warm JVM with started Python workers: its peer is the warm rerun.
     for what, ours, theirs in (("score_job", "score_job_numba_rerun_warm_workers", "score_job_mlflow_spark_udf_delta_to_delta"),
                                ("scorer", "scorer_numba_mapinarrow_on_texts", "scorer_mlflow_spark_udf_on_texts")):
@@ -441,7 +496,7 @@ def bench_score(spark, cfg, users):
 @click.option("--users", type=int, default=int(os.environ.get("BENCH_USERS", 1_000_000)), show_default=True)
 @click.option("--mi-scales", default="1,5", show_default=True, help="World copies for the labels and MI steps.")
 @click.option("--root", default="var/bench", show_default=True)
-@click.option("--sections", default="ingest,labels,mi,peer,score,train,kernel", show_default=True)
+@click.option("--sections", default="ingest,labels,mi,peer,score,train,kernel,cv", show_default=True)
 @click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
 @click.option("--rerun/--no-rerun", default=True, help="Also time a no-op rerun of ingest.")
 def main(users, mi_scales, root, sections, keep, rerun):
@@ -466,6 +521,8 @@ def main(users, mi_scales, root, sections, keep, rerun):
         bench_train_shape()
     if "kernel" in wanted:
         bench_kernel()
+    if "cv" in wanted:
+        bench_cross_validation(spark, root)
     print(json.dumps(RESULTS, indent=1))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import click
@@ -45,6 +46,7 @@ def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str]) -
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
+    started = time.perf_counter()
     tr, te = raw_text(fit), raw_text(test)
     words = TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2))
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True)
@@ -52,9 +54,10 @@ def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str]) -
     X_te = hstack([words.transform(te), chars.transform(te)]).tocsr()
     code = {c: i for i, c in enumerate(classes)}
     clf = LogisticRegression(C=2.0, max_iter=2000).fit(X_tr, fit["label"].map(code).to_numpy())
+    seconds = time.perf_counter() - started
     probs = np.zeros((len(test), len(classes)))
     probs[:, clf.classes_] = clf.predict_proba(X_te)
-    return train.evaluate(test["label"].map(code).to_numpy(), probs, classes)
+    return {**train.evaluate(test["label"].map(code).to_numpy(), probs, classes), "train_seconds": seconds}
 
 
 def _mean_std(values: pd.Series) -> dict:

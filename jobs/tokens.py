@@ -28,7 +28,8 @@ def text_columns(families) -> tuple[str, ...]:
     """The user_texts columns the given token families read (the tokeniser treats an absent
     column as empty text), so a job hands Python only the text its vocab can use."""
     family_codes(families)  # rejects unknown families
-    wanted = {"biography": "bio_word" in families, "full_name": "name_word" in families,
+    wanted = {"biography": any(f in ("bio_word", "bio_char") for f in families),
+              "full_name": any(f in ("name_word", "name_char") for f in families),
               "captions": any(f in CAPTION_FAMILIES for f in families)}
     return tuple(c for c, used in wanted.items() if used)
 

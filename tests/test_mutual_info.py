@@ -99,7 +99,7 @@ def test_test_users_labels_cannot_change_the_vocab(spark, world, tmp_path):
         token_mi.run(spark, own, target="gender", vocab_size=1000, min_users=5, report_dir=str(tmp_path / "rep"),
                      families=("hashtag", "bio_word", "name_word"))
     a, b = _vocab_and_ranking(spark, honest), _vocab_and_ranking(spark, flipped)
-    assert len(a[0]) > 1000 and len(a[1]) > 1000
+    assert len(a[0]) > 1000 and len(a[1]) > 500
     assert a == b
 
 

@@ -82,3 +82,23 @@ def test_worker_warm_up_loads_the_model_and_answers_every_row(trained):
     out = list(arrow_adapter.warm_batches(iter([pa.RecordBatch.from_pydict({"id": [0, 1, 2]})]), folder))
     assert folder in arrow_adapter._MODELS
     assert sum(b.num_rows for b in out) == 3
+
+
+def test_a_tfidf_model_scores_the_same_in_spark_as_on_the_training_path(spark, gender_world, trained, tmp_path):
+    """The scorer hands a weighted model each token's count: Spark's mapInArrow scores equal the
+    model on the indices and counts train builds (jobs.tokens.with_vocab_indices)."""
+    from jobs import train
+
+    model = trained["_models"]["logreg"]["model"]
+    assert model.weighted
+    folder = str(model.save(tmp_path / "logreg"))
+    texts = spark.read.format("delta").load(gender_world.table_path("user_texts"))
+    inputs = score.score_inputs(texts, [0, 1], score.model_families(model.vocab))
+    ours = score.predict_batch(inputs, folder, model.classes).toPandas().sort_values("user_id").reset_index(drop=True)
+    vectors = (with_vocab_indices(texts.where(F.col("shard").isin(0, 1)), model.vocab, keep=("user_id",))
+               .toPandas().sort_values("user_id").reset_index(drop=True))
+    assert len(ours) == len(vectors) > 100 and (ours["user_id"] == vectors["user_id"]).all()
+    expected = train.split_probs(model, vectors)
+    assert np.abs(ours["p_male"].to_numpy() - expected[:, 1]).max() < 1e-6
+    presence_only = model.predict_csr(*train.to_csr(vectors["indices"]))  # counts ignored: a different answer
+    assert np.abs(presence_only[:, 1] - expected[:, 1]).max() > 1e-3

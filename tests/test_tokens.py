@@ -70,5 +70,6 @@ def test_text_columns_are_the_ones_each_family_reads():
     assert text_columns(("bio_word",)) == ("biography",)
     assert text_columns(FAMILIES) == ("biography", "full_name", "captions")
     assert text_columns(("mention", "name_char")) == ("full_name", "captions")
+    assert text_columns(("bio_char",)) == ("biography",)
     with pytest.raises(ValueError):
         text_columns(("nope",))
