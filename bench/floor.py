@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from pathlib import Path
 
 import click
 
@@ -25,8 +26,10 @@ def ingest_floor(spark, config, scratch: str) -> dict[str, float]:
     seconds = {}
     try:
         for source, fields in {**ingest.JSON_SOURCES, **ingest.CSV_SOURCES}.items():
-            reader = spark.read.schema(ingest.landing_ddl(fields))
             path = config.landing_path(f"source={source}")
+            if not Path(path).exists():  # a source this night does not bring (labels, mostly)
+                continue
+            reader = spark.read.schema(ingest.landing_ddl(fields))
             df = reader.json(path) if source in ingest.JSON_SOURCES else reader.option("header", "true").csv(path)
             started = time.perf_counter()
             df.write.format("delta").save(f"{scratch}/{source}")
