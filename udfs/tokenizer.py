@@ -247,7 +247,8 @@ def _user_tokens(u, bio_off, bio_data, name_off, name_data, cap_list, cap_off, c
     if cps.shape[0] < longest + 1:
         cps = np.empty(2 * longest + 1, np.int64)
         offs = np.empty(2 * longest + 2, np.int64)
-    need = 6 * total + 4 * (cap_list[u + 1] - cap_list[u] + 2)
+    # char n-grams emit up to 3 tokens a character beside word and char3; without them 3 suffice
+    need = (6 if (fams[6] >= 0 or fams[7] >= 0 or fams[8] >= 0) else 3) * total + 4 * (cap_list[u + 1] - cap_list[u] + 2)
     if o_fam.shape[0] < need:
         o_fam = np.empty(2 * need, np.int64)
         o_src = np.empty(2 * need, np.int64)
