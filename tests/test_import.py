@@ -87,3 +87,25 @@ def test_a_file_in_another_encoding_is_refused_with_a_clear_error(spark, tmp_pat
            [_profile(i + 1, f"u{i}", f"{n} é", n) for i, n in enumerate(names[:5])], encoding="latin-1")
     with pytest.raises(ValueError, match="latin1.json is not UTF-8"):
         ingest.run(spark, cfg)
+
+
+def test_crowdflower_rows_become_landing_records_in_utf8(tmp_path):
+    """The converter decodes the latin-1 CSV and writes UTF-8 landing lines; only male/female
+    judged with confidence 1 become labels."""
+    from jobs import crowdflower
+
+    csv = tmp_path / "cf.csv"
+    rows = ["_unit_id,gender,gender:confidence,description,text,name",
+            "1,female,1,Mamá café,hola #día,zoë",
+            "2,male,0.6,,hi,bob",
+            "3,brand,1,shop,buy,acme",
+            "4,male,1,,yo,josé"]
+    csv.write_bytes("\r\n".join(rows).encode("latin-1"))
+    records = crowdflower.landing_records(crowdflower.read_csv(csv), NIGHT)
+    assert records["labels"][["user_id", "label"]].values.tolist() == [
+        [crowdflower.ID_BASE + 1, "female"], [crowdflower.ID_BASE + 4, "male"]]
+    cfg = PipelineConfig(warehouse=str(tmp_path / "wh"), landing=str(tmp_path / "landing"), run_date=NIGHT)
+    paths = crowdflower.write_landing(records, cfg)
+    profiles = [json.loads(line) for line in open(paths[0], encoding="utf-8")]
+    assert [p["full_name"] for p in profiles] == ["zoë", "bob", "acme", "josé"] and profiles[0]["biography"] == "Mamá café"
+    assert set(profiles[0]) == {"id", "username", "full_name", "biography", "fetched_at"}
