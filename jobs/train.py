@@ -4,9 +4,9 @@ Training set: labelled users' tokens mapped to a vocab version, as CSR index and
 (built in Spark, handed to the driver through Arrow). It must fit the driver: ~16 bytes per
 (user, token) in the vocab, so 570k users x ~50 vocab tokens is ~450 MB; cap it with --max-users.
 Split (jobs.split): ~10% test users by a stable hash of the user id; of the rest, ~10% are
-calibration users. Models are fitted on the remaining training users; the idf, the regularisation
-strength, the SVM's probability calibration and the 'uncertain' threshold on the calibration
-users; test users are only scored. The vocab comes from token_mi, which ranks training users only.
+calibration users. Models and their idf are fitted on the remaining training users; the
+regularisation strength, the SVM's probability calibration and the 'uncertain' threshold on the
+calibration users; test users are only scored. The vocab comes from token_mi, which ranks training users only.
 
 Models (weights exported as plain arrays for the numba scorer):
   perceptron (no hidden layer), mlp1 (1 hidden layer), mlp2 (2 hidden layers), and twin (one
