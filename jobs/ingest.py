@@ -26,7 +26,9 @@ from schemas import landing as L
 
 JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS, "labels": L.LABEL_FIELDS}
 SOURCES = ("profiles", "posts", "fb_profiles", "follows", "labels")
-ENCODING_ERROR_SHARE = 0.5  # a file with at least this share of non-UTF-8 records is in another encoding
+# A file with at least this share (and count) of non-UTF-8 records is in another encoding.
+ENCODING_ERROR_SHARE = 0.5
+ENCODING_ERROR_MIN = 4
 CSV_SOURCES = {
     "fb_profiles": [("fb_id", "bigint", True), ("fb_username", "string", False), ("full_name", "string", False),
                     ("gender", "string", False), ("fetched_at", "timestamp", True)],
@@ -274,7 +276,7 @@ def imported_labels(checked: DataFrame, run_date) -> DataFrame:
             .dropDuplicates(["user_id", "target"]))
 
 
-def check_encoding(spark: SparkSession, rejected: DataFrame, read_per_file: dict[str, int], source: str) -> None:
+def check_encoding(rejected: DataFrame, read_per_file: dict[str, int], source: str) -> None:
     """Fail on a file whose records are mostly not UTF-8: it was written in another encoding, and
     quarantining it line by line would hide that (or, for the lines that happen to decode, give
     mojibake)."""
@@ -282,7 +284,7 @@ def check_encoding(spark: SparkSession, rejected: DataFrame, read_per_file: dict
            .groupBy("source_file").count().collect()}
     for file, n_bad in bad.items():
         total = read_per_file.get(file, n_bad)
-        if n_bad >= 4 and n_bad >= ENCODING_ERROR_SHARE * total:
+        if n_bad >= ENCODING_ERROR_MIN and n_bad >= ENCODING_ERROR_SHARE * total:
             raise ValueError(f"{source}: {file} is not UTF-8 ({n_bad} of {total} records are not): landing files "
                              "must be UTF-8; convert it (e.g. iconv -f latin1 -t utf-8) and deliver it again")
 
@@ -335,9 +337,9 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
         # end does not parse every landing file again.
         rejected = quarantine_rows(parsed, source, run_date).cache()
         bad = dict(sorted((r["reason"], r["count"]) for r in rejected.groupBy("reason").count().collect()))
-        if bad.get("invalid_utf8", 0) >= 4:
+        if bad.get("invalid_utf8", 0) >= ENCODING_ERROR_MIN:
             per_file = {r["source_file"]: r["count"] for r in parsed.groupBy("source_file").count().collect()}
-            check_encoding(spark, rejected, per_file, source)
+            check_encoding(rejected, per_file, source)
         quarantined.append(rejected)
         summary[source] = {"read": read, **counts, "quarantined": bad,
                            "seconds": round(time.perf_counter() - started, 2)}

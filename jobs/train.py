@@ -15,7 +15,7 @@ Models (weights exported as plain arrays for the numba scorer):
   linsvm (linear SVM, probabilities by a logistic fit on the calibration users' margins) -- one
   linear layer; plus majority and first-name baselines for reference.
 Input values (the model's feature spec, udfs.model): binary presence or tf-idf (sublinear tf,
-idf of the fitting users, l2 per user); linear models default to tf-idf, networks to presence.
+idf of the fitting users, l2 per token family); linear models default to tf-idf, networks to presence.
 """
 from __future__ import annotations
 
@@ -39,16 +39,15 @@ from jobs.targets import target_def
 from jobs.token_mi import labelled_users
 from jobs.texts import read_user_texts
 from jobs.tokens import FEATURE_SEP, with_vocab_indices
+from udfs import kernels
 from udfs.arrow_adapter import csr_of_lists
 from udfs.model import FEATURE_SPECS, NetworkModel, input_values, vocab_groups
 from udfs.pyfunc import PyfuncNetwork
 
 MODEL_KINDS = ("perceptron", "mlp1", "mlp2", "twin", "logreg", "linsvm")
-NETWORK_KINDS = ("perceptron", "mlp1", "mlp2", "twin")
 DEFAULT_FEATURES = {"perceptron": "binary", "mlp1": "binary", "mlp2": "binary", "twin": "binary",
                     "logreg": "tfidf", "linsvm": "tfidf"}
 GATE_METRIC = "macro_f1"
-TEXT_COLUMNS = ("biography", "full_name", "captions")
 
 
 def mlflow_uri() -> str:
@@ -175,8 +174,8 @@ def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int
                 layer = _linear_layer(clf.coef_, clf.intercept_)
             else:
                 clf = LinearSVC(C=C, random_state=seed).fit(X_fit, y_fit)
-                layer = _platt(clf.coef_, clf.intercept_, X_cal, y_cal, n_classes)
-        held_out = _linear_probs(layer, X_cal, n_classes)
+                layer = _platt(clf.coef_, clf.intercept_, X_cal, y_cal)
+        held_out = _csr_probs(layer, X_cal, n_classes)
         loss = _log_loss(y_cal, held_out, n_classes)
         if best is None or loss < best[0]:
             best = (loss, C, layer, clf, held_out)
@@ -191,18 +190,12 @@ def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int
                    "calibration_probs": held_out}
 
 
-def _linear_probs(layer, X, n_classes: int) -> np.ndarray:
-    from scipy.special import expit, softmax
-
-    w, b = layer[0]
-    z = X @ w + b
-    if w.shape[1] == 1:
-        p = expit(z[:, 0])
-        return np.column_stack([1 - p, p])
-    return softmax(z, axis=1)
+def _csr_probs(layers, X, n_classes: int) -> np.ndarray:
+    """A network's probabilities for a scipy CSR matrix of input values, by the numba scorer."""
+    return kernels.predict_network(X.indptr, X.indices, layers, n_classes, X.data)
 
 
-def _platt(coef, intercept, X_cal, y_cal, n_classes: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _platt(coef, intercept, X_cal, y_cal) -> list[tuple[np.ndarray, np.ndarray]]:
     """The SVM's margins turned into probabilities by a logistic fit on the calibration users;
     an affine map of a linear layer is still one linear layer."""
     from sklearn.linear_model import LogisticRegression
@@ -217,7 +210,7 @@ def _platt(coef, intercept, X_cal, y_cal, n_classes: int) -> list[tuple[np.ndarr
 
 def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
                 features: str | None = None) -> tuple[NetworkModel, dict]:
-    """Fit one model family on split.fit (its idf, C and calibration on split.calibration)."""
+    """Fit one model family and its idf on split.fit (C and calibration on split.calibration)."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
