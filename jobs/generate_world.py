@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from jobs import occupations as occ
 from jobs import world_vocab as wv
 from jobs.config import PipelineConfig
 
@@ -38,13 +39,12 @@ SHARES = {
     "private": 0.2,
 }
 BROKEN_RATE = 0.004  # per kind, per record
+STATED_OCCUPATION_RATE = 0.3  # of authentic users' bios
+OCCUPATION_TOKEN_RATE = 0.07  # of caption tokens (taken from the generic ones, which say nothing of gender)
 
 
 def user_id_of(index: np.ndarray | int) -> np.ndarray | int:
     return ID_BASE + (np.asarray(index, dtype=np.uint64) * np.uint64(ID_MULTIPLIER)) % np.uint64(2**32)
-
-
-_ZIPF_CDF: dict[tuple[int, int, float], np.ndarray] = {}
 
 
 def _zipf_pick(rng: np.random.Generator, items: list, size: int | None = None, a: float = 1.1):
@@ -117,7 +117,8 @@ def _pick(items: list, u: float, a: float) -> str:
     return items[min(bisect.bisect_left(cdf, u), len(items) - 1)]
 
 
-def _caption(rng, gender: str, lang: str, topics: list[str], cities: list[str], flag: str, is_fake: bool) -> str:
+def _caption(rng, gender: str, lang: str, topics: list[str], cities: list[str], flag: str, is_fake: bool,
+             occupation: str) -> str:
     words = wv.language_words(lang)
     own, other = (wv.FEMALE_TOKENS, wv.MALE_TOKENS) if gender == "female" else (wv.MALE_TOKENS, wv.FEMALE_TOKENS)
     n = 1 + int(rng.poisson(6))
@@ -126,6 +127,9 @@ def _caption(rng, gender: str, lang: str, topics: list[str], cities: list[str], 
     for r, u, v, w in draws:
         if is_fake and r < 0.5:
             tok = _pick(wv.SPAM_TOKENS, u, 1.1)
+        elif r < OCCUPATION_TOKEN_RATE:  # work or study talk: mostly one's own occupation
+            tok = _pick(wv.OCCUPATION_TOKENS[occupation if v < 0.7 else wv.OCCUPATIONS[int((v - 0.7) / 0.3 * 8) % 8]],
+                        u, 0.8)
         elif r < 0.22:
             tok = _pick(wv.GENERIC_TOKENS, u, 1.1)
         elif r < 0.52:
@@ -146,15 +150,40 @@ def _caption(rng, gender: str, lang: str, topics: list[str], cities: list[str], 
     return " ".join(out)
 
 
-def _bio(rng, lang, topics, cities, flag, occupation) -> str:
+def _occupation_statement(rng, lang: str, occupation: str) -> str:
+    """How a user of this occupation states it in a bio: a job title of its class in the user's
+    language (English where the language has none), or a study statement for students; a few
+    state a title of two classes (ambiguous) or two occupations (several)."""
+    def title_of(cls: str) -> str:
+        if cls == "student":
+            forms_lang = lang if lang in occ.STUDY_FORMS else "en"
+            forms, fields = occ.STUDY_FORMS[forms_lang], occ.STUDY_FIELDS[forms_lang]
+            return forms[int(rng.integers(len(forms)))].format(field=fields[int(rng.integers(len(fields)))])
+        titles = occ.titles_by_class(lang).get(cls) or occ.titles_by_class("en")[cls]
+        return titles[int(rng.integers(len(titles)))]
+
+    kind = rng.random()
+    if kind < 0.05:
+        ambiguous = occ.titles_by_class(lang).get(occ.AMBIGUOUS) or occ.titles_by_class("en")[occ.AMBIGUOUS]
+        text = ambiguous[int(rng.integers(len(ambiguous)))]
+    elif kind < 0.12:
+        other = [c for c in wv.OCCUPATIONS if c != occupation][int(rng.integers(len(wv.OCCUPATIONS) - 1))]
+        text = f"{title_of(occupation)} | {title_of(other)}"
+    else:
+        text = title_of(occupation)
+    case = rng.random()
+    return text.lower() if case < 0.3 else (text.upper() if case < 0.35 else text)
+
+
+def _bio(rng, occ_rng, lang, topics, cities, flag, occupation) -> str:
     parts = []
     words = wv.language_words(lang)
     if rng.random() < 0.7:
         parts.append(" ".join(_zipf_pick(rng, words, size=int(rng.integers(1, 6)), a=1.0)))
     if rng.random() < 0.5:
         parts.append(wv.TOPICS[topics[0]][1][-3])  # the topic's emoji
-    if rng.random() < 0.3:
-        parts.append(occupation)
+    if rng.random() < STATED_OCCUPATION_RATE:
+        parts.append(_occupation_statement(occ_rng, lang, occupation))
     if rng.random() < SHARES["location"]:
         city = cities[int(rng.integers(len(cities)))]
         parts.append(f"{wv.LOCATION_EMOJI[int(rng.integers(len(wv.LOCATION_EMOJI)))]} {city.title()} {flag}"
@@ -180,6 +209,7 @@ def _iso(ts: dt.datetime) -> str:
 def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> list[tuple[str, str]]:
     """All landing lines of users [chunk*CHUNK_USERS, ...): a list of (source, line)."""
     rng = np.random.default_rng([seed, chunk])
+    occ_rng = np.random.default_rng([seed, chunk, 1])  # its own stream: the rest of the world stays as it was
     lo, hi = chunk * CHUNK_USERS, min(n_users, (chunk + 1) * CHUNK_USERS)
     codes, cw = _country_table()
     night = dt.datetime.combine(run_date, dt.time(0, 0))
@@ -224,7 +254,7 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             anonymous = bool(rng.random() < 0.6)
         else:
             full_name = f"{first} {last}"
-            bio = _bio(rng, lang, topics, cities, flag, occupation)
+            bio = _bio(rng, occ_rng, lang, topics, cities, flag, occupation)
             followers = int(rng.lognormal(5.5, 1.5) * (200 if influencer else 1))
             following = int(rng.lognormal(5.8, 0.8))
             media = int(rng.lognormal(3.5, 1.2))
@@ -275,7 +305,7 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
 
         n_posts = 0 if profile["is_private"] else (int(rng.poisson(1)) if is_fake else min(12, int(rng.poisson(7))))
         for j in range(n_posts):
-            caption = _caption(rng, gender, lang, topics, cities, flag, is_fake)
+            caption = _caption(rng, gender, lang, topics, cities, flag, is_fake, occupation)
             post = {"id": uid * 100 + j, "user_id": uid,
                     "taken_at": _iso(fetched - dt.timedelta(hours=float(rng.exponential(24 * 20)))),
                     "caption": caption, "like_count": int(rng.lognormal(3, 1.5)),

@@ -1,16 +1,12 @@
-"""Links and labels: Facebook profile links in bios -> fb_links; their public gender -> labels.
+"""Labels of one target from each of its label sources that has a labeller (jobs.labellers).
 
-Rules (each case is counted in the job summary):
-- not_found: no linked key matches a row of fb_profiles -> no label.
-- shared_profile: a Facebook profile claimed by more than one Instagram user gives no label to
-  any of them; we cannot tell the owner from a fan, a partner or a shop.
-- conflicting_links: a user linking profiles with different public genders -> no label. Two
-  links to profiles of the same gender give that label.
-- no_public_gender / custom_gender: the profile hides its gender or uses a custom one -> no
-  label (the gender target's classes are female and male).
-- kept_higher_priority: a user already labelled for the target by a higher-priority source
-  (manual > import > facebook_link > stated_location) keeps that label.
-Facebook-link labels are recomputed from scratch each run and replace the previous ones, so a
+  python -m jobs.labels --target gender       # facebook_link
+  python -m jobs.labels --target occupation   # stated_occupation
+
+Each labeller judges users (its outcomes are counted in the summary); a user it labels who
+already has a label for the target from a higher-priority source (manual > import >
+facebook_link > stated_occupation > stated_location) keeps that label (`kept_higher_priority`).
+A source's labels are recomputed from scratch each run and replace its previous ones, so a
 rerun gives the same table.
 """
 from __future__ import annotations
@@ -23,101 +19,59 @@ from pyspark.sql import functions as F
 
 from jobs import delta_io
 from jobs.config import PipelineConfig, config_from_cli
-from jobs.fb_links import extract_links
-from jobs.targets import SOURCE_PRIORITY
-
-SOURCE = "facebook_link"
-TARGET = "gender"
-BINARY = ("female", "male")
+from jobs.labellers import labeller
+from jobs.targets import SOURCE_PRIORITY, TargetDef, target_def
 
 
-def fb_key_lookup(fb_profiles: DataFrame) -> DataFrame:
-    """(fb_key, fb_id, gender): each Facebook profile under both its numeric and its vanity key."""
-    by_id = fb_profiles.select(F.concat(F.lit("id:"), F.col("fb_id").cast("string")).alias("fb_key"), "fb_id", "gender")
-    by_name = (fb_profiles.where(F.col("fb_username").isNotNull())
-               .select(F.concat(F.lit("u:"), F.lower("fb_username")).alias("fb_key"), "fb_id", "gender"))
-    return by_id.unionByName(by_name).dropDuplicates(["fb_key"])
-
-
-def resolve_links(links: DataFrame, fb_profiles: DataFrame) -> DataFrame:
-    """Per user: its distinct keys and what they resolve to -> (user_id, status, label, evidence)."""
-    links = links.where(F.col("fb_key").isNotNull()).select("user_id", "fb_key").distinct()
-    # `exists` tells a missing profile from a profile whose gender is hidden (null).
-    lookup = fb_key_lookup(fb_profiles).withColumn("exists", F.lit(True))
-    resolved = (links.join(lookup, "fb_key", "left")
-                # One profile written two ways (vanity name, numeric id) is one profile.
-                .withColumn("profile", F.coalesce(F.col("fb_id").cast("string"), F.col("fb_key"))))
-    claims = resolved.groupBy("profile").agg(F.countDistinct("user_id").alias("claimants"))
-    resolved = resolved.join(claims, "profile")
-    per_user = resolved.groupBy("user_id").agg(
-        F.max(F.col("claimants") > 1).alias("shared"),
-        F.max(F.coalesce("exists", F.lit(False))).alias("any_found"),
-        F.array_sort(F.collect_set(F.when(F.col("gender").isin(*BINARY), F.col("gender")))).alias("genders"),
-        F.max(F.col("gender") == "custom").alias("any_custom"),
-        F.array_join(F.array_sort(F.collect_set("fb_key")), ",").alias("evidence"),
-    )
-    status = (F.when(F.col("shared"), "shared_profile")
-              .when(~F.col("any_found"), "not_found")
-              .when(F.size("genders") > 1, "conflicting_links")
-              .when(F.size("genders") == 1, "labelled")
-              .when(F.coalesce("any_custom", F.lit(False)), "custom_gender")
-              .otherwise("no_public_gender"))
-    return per_user.select("user_id", status.alias("status"),
-                           F.when(status == "labelled", F.col("genders")[0]).alias("label"), "evidence")
-
-
-def fb_links_rows(links: DataFrame, run_date) -> DataFrame:
-    """One row per user with a profile link: its smallest key (stable), and how many it had."""
-    good = links.where(F.col("fb_key").isNotNull())
-    return (good.groupBy("user_id").agg(
-        F.min(F.struct("fb_key", "url", "found_in")).alias("first"),
-        F.countDistinct("fb_key").cast("int").alias("n_distinct_keys"))
-        .select("user_id", "first.fb_key", "first.url", "first.found_in", "n_distinct_keys",
-                F.lit(run_date).cast("date").alias("run_date")))
-
-
-def facebook_labels(resolved: DataFrame, existing: DataFrame, run_date) -> tuple[DataFrame, DataFrame]:
-    """(labels to write, per-user outcome) honouring higher-priority sources already present."""
+def source_labels(outcome: DataFrame, existing: DataFrame, tdef: TargetDef, source: str,
+                  run_date) -> tuple[DataFrame, DataFrame]:
+    """(label rows to write, per-user outcome) of one source, honouring higher-priority sources."""
     priority = F.create_map(*[x for k, v in SOURCE_PRIORITY.items() for x in (F.lit(k), F.lit(v))])
-    stronger = (existing.where((F.col("target") == TARGET) &
-                               (priority[F.col("source")] > F.lit(SOURCE_PRIORITY[SOURCE])))
+    stronger = (existing.where((F.col("target") == tdef.name) &
+                               (priority[F.col("source")] > F.lit(SOURCE_PRIORITY[source])))
                 .select("user_id", F.lit(True).alias("has_stronger")).distinct())
-    outcome = (resolved.join(stronger, "user_id", "left")
+    outcome = (outcome.join(stronger, "user_id", "left")
                .withColumn("status", F.when((F.col("status") == "labelled") & F.col("has_stronger").isNotNull(),
-                                            "kept_higher_priority").otherwise(F.col("status"))))
+                                            "kept_higher_priority").otherwise(F.col("status")))
+               .drop("has_stronger"))
     rows = (outcome.where(F.col("status") == "labelled")
-            .select("user_id", F.lit(TARGET).alias("target"), "label", F.lit(SOURCE).alias("source"),
+            .select("user_id", F.lit(tdef.name).alias("target"), "label", F.lit(source).alias("source"),
                     "evidence", F.lit(run_date).cast("date").alias("run_date")))
     return rows, outcome
 
 
-def run(spark: SparkSession, config: PipelineConfig) -> dict:
-    profiles = delta_io.read_table(spark, config, "profiles")
-    fb_profiles = delta_io.read_table(spark, config, "fb_profiles")
-    links = extract_links(profiles).cache()
-    summary = {
-        "link_candidates": links.count(),
-        "rejected_not_profile": links.where(F.col("fb_key").isNull()).count(),
-    }
-    delta_io.replace_where(config, "fb_links", fb_links_rows(links, config.run_date), "true")
-    existing = delta_io.read_table(spark, config, "labels")
-    rows, outcome = facebook_labels(resolve_links(links, fb_profiles), existing, config.run_date)
-    summary["users_with_profile_links"] = outcome.count()
-    summary["outcomes"] = {r["status"]: r["count"] for r in outcome.groupBy("status").count().collect()}
-    delta_io.replace_where(config, "labels", rows, f"target = '{TARGET}' AND source = '{SOURCE}'")
-    summary["labels_by_class"] = {r["label"]: r["count"] for r in rows.groupBy("label").count().collect()}
-    links.unpersist()
+def run(spark: SparkSession, config: PipelineConfig, target: str = "gender") -> dict:
+    tdef = target_def(target)
+    summary: dict = {"target": target, "sources": {}}
+    for source in tdef.label_sources:
+        label = labeller(source)
+        if label is None:
+            continue
+        outcome, found = label(spark, config, tdef)
+        existing = delta_io.read_table(spark, config, "labels")
+        rows, outcome = source_labels(outcome, existing, tdef, source, config.run_date)
+        found["outcomes"] = {r["status"]: r["count"] for r in outcome.groupBy("status").count().collect()}
+        delta_io.replace_where(config, "labels", rows, f"target = '{target}' AND source = '{source}'")
+        found["labels_by_class"] = {r["label"]: r["count"] for r in rows.groupBy("label").count().collect()}
+        summary["sources"][source] = found
+    if not summary["sources"]:
+        raise ValueError(f"target {target!r} has no labeller among its sources {tdef.label_sources}")
+    summary["labels_by_class"] = {}
+    for found in summary["sources"].values():
+        for c, n in found["labels_by_class"].items():
+            summary["labels_by_class"][c] = summary["labels_by_class"].get(c, 0) + n
     return summary
 
 
 @click.command()
+@click.option("--target", default="gender", show_default=True)
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
-def main(run_date, warehouse):
+def main(target, run_date, warehouse):
     from jobs.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
-    click.echo(json.dumps(run(start_spark("labels"), cfg), indent=1, sort_keys=True))
+    click.echo(json.dumps(run(start_spark(f"labels-{target}"), cfg, target), indent=1, sort_keys=True))
 
 
 if __name__ == "__main__":

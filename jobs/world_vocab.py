@@ -92,6 +92,17 @@ SPAM_TOKENS = ["#follow4follow", "#like4like", "#followme", "#f4f", "#l4l", "#fo
 
 LOCATION_EMOJI = ["📍", "🏠", "🌍", "📌"]
 OCCUPATIONS = ["arts", "student", "social", "sciences", "sports", "administrative", "health", "others"]
+# Caption tokens of people in each occupation (what they post about work or study).
+OCCUPATION_TOKENS = {
+    "arts": ["#artistsoninstagram", "#gallery", "#studio", "#newmusic", "#onset", "#behindthescenes", "🎭", "rehearsal"],
+    "student": ["#studygram", "#exams", "#university", "#campus", "#studentlife", "#finals", "📚", "homework"],
+    "social": ["#teacherlife", "#education", "#lawschool", "#socialwork", "#community", "#classroom", "📖", "volunteer"],
+    "sciences": ["#science", "#lab", "#research", "#engineering", "#stem", "#datascience", "🔬", "experiment"],
+    "sports": ["#athlete", "#matchday", "#teamwork", "#coachlife", "#trainingday", "#nopainnogain", "🏅", "season"],
+    "administrative": ["#office", "#mondaymotivation", "#meeting", "#accounting", "#worklife", "#deadline", "📊", "invoices"],
+    "health": ["#nurselife", "#doctor", "#scrubs", "#hospital", "#nursing", "#healthcare", "🩺", "shift"],
+    "others": ["#chef", "#hustle", "#smallbusiness", "#shoplocal", "#truckerlife", "#farmlife", "🛠️", "customers"],
+}
 # Which topics pull towards which occupation.
 TOPIC_OCCUPATION = {"fitness": "sports", "football": "sports", "art": "arts", "music": "arts",
                     "tech": "sciences", "beauty": "others", "fashion": "arts", "family": "social",

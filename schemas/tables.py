@@ -160,21 +160,6 @@ USER_TEXTS = TableSpec(
     ]),
 )
 
-TRUTH = TableSpec(
-    name="truth",
-    description="Hidden ground truth of a generated world; read by evaluations only.",
-    key=("user_id",),
-    schema=StructType([
-        _f("user_id", LongType(), False),
-        _f("gender", StringType(), False),
-        _f("country", StringType(), False),
-        _f("language", StringType(), False),
-        _f("is_fake", BooleanType(), False),
-        _f("occupation", StringType(), False),
-        _f("interests", ArrayType(StringType()), False),
-    ]),
-)
-
 FB_LINKS = TableSpec(
     name="fb_links",
     description="Instagram user -> canonical Facebook profile key, with the URL it came from.",

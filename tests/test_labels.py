@@ -4,6 +4,8 @@ import datetime as dt
 from pyspark.sql import functions as F
 
 from jobs import labels
+from jobs.labellers import facebook_link
+from jobs.targets import target_def
 from tests.conftest import NIGHT
 
 FB = [(1, "ann.smith", "female"), (2, "bob.jones", "male"), (3, None, "male"), (4, "kim.lee1", "custom"),
@@ -15,7 +17,9 @@ def _resolve(spark, links, existing=()):
     fb = spark.createDataFrame(FB, "fb_id long, fb_username string, gender string")
     lk = spark.createDataFrame(links, "user_id long, fb_key string")
     ex = spark.createDataFrame(list(existing), "user_id long, target string, label string, source string")
-    rows, outcome = labels.facebook_labels(labels.resolve_links(lk, fb), ex, NIGHT)
+    tdef = target_def("gender")
+    rows, outcome = labels.source_labels(facebook_link.resolve_links(lk, fb, tdef.classes), ex, tdef,
+                                         "facebook_link", NIGHT)
     return ({r["user_id"]: r["status"] for r in outcome.collect()},
             {r["user_id"]: r["label"] for r in rows.collect()})
 
@@ -56,15 +60,51 @@ def test_higher_priority_labels_are_kept(spark):
 
 def test_facebook_labels_on_a_generated_world_match_the_truth(spark, world):
     cfg, _ = world
-    summary = labels.run(spark, cfg)
-    again = labels.run(spark, cfg)
+    summary = labels.run(spark, cfg, "gender")
+    again = labels.run(spark, cfg, "gender")
     assert summary["labels_by_class"] == again["labels_by_class"]  # idempotent
     lab = spark.read.format("delta").load(cfg.table_path("labels")).where("source = 'facebook_link'")
     assert lab.count() == sum(summary["labels_by_class"].values()) > 150
     truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth")
     agree = lab.join(truth, "user_id").select(F.avg((F.col("label") == F.col("gender")).cast("double"))).first()[0]
     assert agree == 1.0
-    assert summary["outcomes"]["shared_profile"] > 0 and summary["outcomes"]["no_public_gender"] > 0
-    assert summary["rejected_not_profile"] > 0
+    found = summary["sources"]["facebook_link"]
+    assert found["outcomes"]["shared_profile"] > 0 and found["outcomes"]["no_public_gender"] > 0
+    assert found["rejected_not_profile"] > 0
     links = spark.read.format("delta").load(cfg.table_path("fb_links"))
     assert links.count() == links.select("user_id").distinct().count() >= lab.count()
+
+
+def test_stated_occupations_fold_case_and_accents_across_languages():
+    from jobs.occupations import bio_label
+
+    assert bio_label("ipsum | FARMACÉUTICO | 📍 Madrid") == ("labelled", "health", "farmaceutico")
+    assert bio_label("Хирург 🇷🇺")[:2] == ("labelled", "health")
+    assert bio_label("Krankenschwester")[:2] == ("labelled", "health")
+    assert bio_label("Étudiante en Droit 🇫🇷")[:2] == ("labelled", "student")
+    assert bio_label("informatik studentin")[:2] == ("labelled", "student")
+    assert bio_label("Chartered accountant")[:2] == ("labelled", "administrative")
+    assert bio_label("graphic designer")[:2] == ("labelled", "arts")
+    assert bio_label("Airline pilot")[:2] == ("labelled", "others")
+    assert bio_label("Sports therapist")[0] == "ambiguous"
+    assert bio_label("Nurse, adult | student of law")[0] == "several"
+    assert bio_label("love my dog 🐶 | travel")[0] == "no_statement"
+    assert bio_label(None)[0] == "no_statement"
+
+
+def test_stated_occupation_labeller_counts_its_rejections_and_keeps_stronger_sources(spark):
+    from jobs.labellers import stated_occupation
+    from schemas.tables import TABLES
+
+    bios = [(1, "Nurse, adult"), (2, "Sports therapist"), (3, "Nurse, adult | student of law"), (4, "just vibes"),
+            (5, "Graphic designer"), (6, None)]
+    profiles = spark.createDataFrame(bios, "user_id long, biography string")
+    existing = spark.createDataFrame([(5, "occupation", "others", "manual")],
+                                     "user_id long, target string, label string, source string")
+    tdef = target_def("occupation")
+    rows, outcome = labels.source_labels(stated_occupation.bio_outcomes(profiles, tdef.classes), existing, tdef,
+                                         "stated_occupation", NIGHT)
+    status = {r["user_id"]: r["status"] for r in outcome.collect()}
+    assert status == {1: "labelled", 2: "ambiguous", 3: "several", 5: "kept_higher_priority"}
+    assert {r["user_id"]: r["label"] for r in rows.collect()} == {1: "health"}
+    assert set(rows.columns) == set(TABLES["labels"].schema.fieldNames())
