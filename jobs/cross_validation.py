@@ -23,7 +23,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io, train
+from jobs import delta_io, evaluation, train, training_set
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.split import DEFAULT_FOLDS, with_folds
 from jobs.targets import target_def
@@ -57,7 +57,7 @@ def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str]) -
     seconds = time.perf_counter() - started
     probs = np.zeros((len(test), len(classes)))
     probs[:, clf.classes_] = clf.predict_proba(X_te)
-    return {**train.evaluate(test["label"].map(code).to_numpy(), probs, classes), "train_seconds": seconds}
+    return {**evaluation.evaluate(test["label"].map(code).to_numpy(), probs, classes), "train_seconds": seconds}
 
 
 def _mean_std(values: pd.Series) -> dict:
@@ -101,12 +101,12 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", fol
     for k in range(folds):
         training = labelled.where(F.col("fold") != k).select("user_id", "label")
         vocab = top_features(texts, training, tdef, vocab_size, min_users, families)
-        data = (train.feature_frame(texts, labelled, vocab, keep_texts="all", test_fold=k)
+        data = (training_set.feature_frame(texts, labelled, vocab, keep_texts="all", test_fold=k)
                 .orderBy("user_id").toPandas())
-        split = train.holdout_split(data, classes)
+        split = training_set.holdout_split(data, classes)
         sizes.append({"fold": k, "vocab": len(vocab), "fit": len(split.fit), "calibration": len(split.calibration),
                       "test": len(split.test)})
-        for name, metrics in train.baselines(split, tdef.name == "gender").items():
+        for name, metrics in evaluation.baselines(split, tdef.baselines).items():
             per_fold.setdefault(name, []).append(metrics)
         for kind in models:
             _, metrics, _, _ = train.fit_and_evaluate(kind, split, vocab, hidden, seed, max_iter, min_accuracy, features)

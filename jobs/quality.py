@@ -8,8 +8,6 @@ from jobs.config import PipelineConfig
 from jobs.query import duckdb_connection, existing_tables
 from jobs.targets import target_def
 
-MAX_UNCERTAIN_SHARE = 0.9
-
 
 class QualityError(RuntimeError):
     pass
@@ -22,7 +20,8 @@ def check_predictions(run_date: str, target: str, config: PipelineConfig | None 
     if missing:
         raise QualityError(f"data-quality checks failed for {target} {run_date}: no table {sorted(missing)}")
     con = duckdb_connection(config)
-    classes = set(target_def(target).classes) | {"uncertain"}
+    tdef = target_def(target)
+    classes = set(tdef.classes) | {"uncertain"}
     where = f"run_date = DATE '{run_date}' AND target = '{target}'"
     rows = con.sql(f"select count(*), count(distinct user_id) from predictions where {where}").fetchall()[0]
     labels = dict(con.sql(f"select label, count(*) from predictions where {where} group by all").fetchall())
@@ -38,8 +37,8 @@ def check_predictions(run_date: str, target: str, config: PipelineConfig | None 
         failures.append(f"unknown labels {sorted(set(labels) - classes)}")
     if bad_probs:
         failures.append(f"{bad_probs} rows whose probabilities do not sum to 1")
-    if rows[0] and labels.get("uncertain", 0) / rows[0] > MAX_UNCERTAIN_SHARE:
-        failures.append(f"more than {MAX_UNCERTAIN_SHARE:.0%} uncertain")
+    if rows[0] and labels.get("uncertain", 0) / rows[0] > tdef.max_uncertain_share:
+        failures.append(f"more than {tdef.max_uncertain_share:.0%} uncertain (the target's limit)")
     if rows[0] > profiles:
         failures.append(f"more predictions ({rows[0]}) than profiles ({profiles})")
     report = {"run_date": run_date, "target": target, "predictions": rows[0], "profiles": profiles, "labels": labels}

@@ -28,7 +28,7 @@ def resolve_champion(target: str, model_uri: str | None = None) -> tuple[str, st
     """(local model folder, model name, version) of `model_uri` or models:/<target>@champion."""
     import mlflow
 
-    from jobs.train import mlflow_uri
+    from jobs.registry import mlflow_uri
 
     mlflow.set_tracking_uri(mlflow_uri())
     client = mlflow.MlflowClient()

@@ -19,7 +19,7 @@ TEXT_FAMILIES = ("hashtag", "mention", "word", "char", "emoji", "bio_word", "bio
 # phrase the model must not read.
 CAPTION_FAMILIES = ("hashtag", "mention", "word", "char", "emoji")
 MODEL_FAMILIES = ("perceptron", "mlp1", "mlp2", "twin", "logreg", "linsvm")
-BASELINES = ("majority", "first_name")
+BASELINES = ("majority", "name_baseline")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class TargetDef:
 TARGETS: dict[str, TargetDef] = {
     t.name: t for t in (
         TargetDef("gender", ("female", "male"), ("facebook_link", "import", "manual"), TEXT_FAMILIES,
-                  baselines=("majority", "first_name"), nightly=True),
+                  baselines=("majority", "name_baseline"), nightly=True),
         TargetDef("country", tuple(world_vocab.COUNTRIES) + ("OTHER",), ("stated_location", "import", "manual"),
                   TEXT_FAMILIES),
         TargetDef("authenticity", ("authentic", "fake"), ("import", "manual"), ("hashtag", "word", "bio_word"),

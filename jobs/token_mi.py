@@ -97,9 +97,10 @@ def vocab_rows(token_mi: DataFrame, target: str, size: int, run_date) -> DataFra
     return per_family.select(*cols).unionByName(overall.select(*cols)).withColumn("target", F.lit(target))
 
 
-def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, top: int = 25, min_support: int = 20) -> list[str]:
-    """The seed's two readable lists, as CSV and one chart: tokens most associated with each class
-    by P(class | token) (with enough support), and the top tokens by MI."""
+def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, top: int = 25, min_support: int = 20,
+                 family: str = "hashtag") -> list[str]:
+    """The seed's two readable lists, as CSV and one chart: tokens of one family most associated
+    with each class by P(class | token) (with enough support), and its top tokens by MI."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,11 +108,11 @@ def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, to
     import pandas as pd
 
     folder.mkdir(parents=True, exist_ok=True)
-    hashtags = token_mi.where(F.col("family") == "hashtag")
-    by_mi = hashtags.orderBy(F.col("mi_nats").desc()).limit(top).select("token", "n_users", "mi_nats").toPandas()
+    tokens = token_mi.where(F.col("family") == family)
+    by_mi = tokens.orderBy(F.col("mi_nats").desc()).limit(top).select("token", "n_users", "mi_nats").toPandas()
     by_class = []
     for c in classes:
-        rows = (hashtags.where(F.col("n_users") >= min_support)
+        rows = (tokens.where(F.col("n_users") >= min_support)
                 .withColumn("p", F.col("p_class_given_token")[c])
                 .orderBy(F.col("p").desc(), F.col("n_users").desc()).limit(top)
                 .select(F.lit(c).alias("class"), "token", "n_users", "p").toPandas())
@@ -119,14 +120,15 @@ def write_report(token_mi: DataFrame, classes: tuple[str, ...], folder: Path, to
     by_class_df = pd.concat(by_class, ignore_index=True)
     by_mi.to_csv(folder / "top_by_mi.csv", index=False)
     by_class_df.to_csv(folder / "top_by_class.csv", index=False)
-    fig, axes = plt.subplots(1, 1 + min(len(classes), 2), figsize=(6 * (1 + min(len(classes), 2)), 0.3 * top + 1.5))
+    panels = 1 + len(classes)
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 0.3 * top + 1.5))
     axes = list(axes) if hasattr(axes, "__len__") else [axes]
     axes[0].barh(by_mi["token"][::-1], by_mi["mi_nats"][::-1], color="grey")
-    axes[0].set_title("hashtags by mutual information (nats)")
-    for ax, c, color in zip(axes[1:], classes, ("tab:red", "tab:blue")):
+    axes[0].set_title(f"{family} tokens by mutual information (nats)")
+    for i, (ax, c) in enumerate(zip(axes[1:], classes)):
         d = by_class_df[by_class_df["class"] == c]
-        ax.barh(d["token"][::-1], d["p"][::-1], color=color)
-        ax.set_title(f"P({c} | hashtag), ≥{min_support} users")
+        ax.barh(d["token"][::-1], d["p"][::-1], color=plt.cm.tab10(i % 10))
+        ax.set_title(f"P({c} | {family}), ≥{min_support} users")
         ax.set_xlim(0, 1)
     fig.tight_layout()
     fig.savefig(folder / "top_tokens.png", dpi=80)
@@ -180,7 +182,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     quoted = ",".join(f"'{v}'" for v in versions)
     delta_io.replace_where(config, "vocab", vocab, f"target = '{target}' AND version IN ({quoted})")
     folder = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
-    files = write_report(token_mi, tdef.classes, folder)
+    files = write_report(token_mi, tdef.classes, folder, family="hashtag" if "hashtag" in tdef.families
+                         else tdef.families[0])
     per_family = {r["family"]: r["count"] for r in token_mi.groupBy("family").count().collect()}
     labelled.unpersist()
     return {"target": target, "training_users": n_labelled, "test_users_left_out": everyone.count() - n_labelled,

@@ -1,10 +1,10 @@
 """Train, evaluate and register a target's models in MLflow, with a champion gate.
 
-Training set: labelled users' tokens mapped to a vocab version, as CSR index and count arrays
-(built in Spark, handed to the driver through Arrow). It must fit the driver: ~16 bytes per
-(user, token) in the vocab, so 570k users x ~50 vocab tokens is ~450 MB; cap it with --max-users.
-Split (jobs.split): ~10% test users by a stable hash of the user id; of the rest, ~10% are
-calibration users. Models and their idf are fitted on the remaining training users; the
+Defaults come from the target's definition (jobs.targets): model family, hidden units, the vocab
+family whose newest vocab it reads, the accuracy below which users are 'uncertain', baselines.
+Training set (jobs.training_set): labelled users' tokens in that vocab, split into fitting,
+calibration and test users; evaluation (jobs.evaluation), registry and gate (jobs.registry),
+figures (jobs.reports) live beside it. Models and their idf are fitted on the remaining training users; the
 regularisation strength, the SVM's probability calibration and the 'uncertain' threshold on the
 calibration users; test users are only scored. The vocab comes from token_mi, which ranks training users only.
 
@@ -13,7 +13,8 @@ Models (weights exported as plain arrays for the numba scorer):
   'class vs rest' net per class, each trained on its own disjoint share of the training users;
   the strongest response wins) -- scikit-learn MLPClassifier; logreg (logistic regression) and
   linsvm (linear SVM, probabilities by a logistic fit on the calibration users' margins) -- one
-  linear layer; plus majority and first-name baselines for reference.
+  linear layer; plus the target's baselines for reference. twin is one-vs-rest over any number
+  of classes.
 Input values (the model's feature spec, udfs.model): binary presence or tf-idf (sublinear tf,
 idf of the fitting users, l2 per token family); linear models default to tf-idf, networks to presence.
 """
@@ -21,114 +22,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
-from jobs.split import is_calibration_user, is_test_user, wants_cross_validation
-from jobs.targets import target_def
-from jobs.token_mi import labelled_users
-from jobs.texts import read_user_texts
-from jobs.tokens import FEATURE_SEP, with_vocab_indices
+from jobs.evaluation import baselines, coverage_curve, evaluate, format_table, threshold_for
+from jobs.registry import champion_age_days, log_and_gate, set_experiment
+from jobs.reports import figures, network_svg
+from jobs.split import wants_cross_validation
+from jobs.targets import MODEL_FAMILIES, target_def
+from jobs.tokens import FEATURE_SEP
+from jobs.training_set import Split, fitted_idf, holdout_split, labelled_feature_data
 from udfs import kernels
 from udfs.arrow_adapter import csr_of_lists
-from udfs.model import FEATURE_SPECS, NetworkModel, input_values, vocab_groups
-from udfs.pyfunc import PyfuncNetwork
+from udfs.model import FEATURE_SPECS, NetworkModel
 
-MODEL_KINDS = ("perceptron", "mlp1", "mlp2", "twin", "logreg", "linsvm")
+MODEL_KINDS = MODEL_FAMILIES
+
 DEFAULT_FEATURES = {"perceptron": "binary", "mlp1": "binary", "mlp2": "binary", "twin": "binary",
                     "logreg": "tfidf", "linsvm": "tfidf"}
-GATE_METRIC = "macro_f1"
 
 
-def mlflow_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}")
-
-
-# ---------------------------------------------------------------- data
-def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_texts: str = "test",
-                  test_fold: int | None = None) -> DataFrame:
-    """(user_id, label, full_name, is_test, is_calibration, indices, counts, biography, captions)
-    of labelled users.
-
-    indices/counts: positions in this vocab and how often each occurs; biography and captions are
-    kept for test users only by default (they let another model with another vocab, the
-    champion, be scored on the same users), for everyone with keep_texts='all' (a reference
-    model reads the raw texts). With test_fold, `labelled` has a `fold` column and that fold is
-    the test set."""
-    test = is_test_user(F.col("user_id")) if test_fold is None else F.col("fold") == test_fold
-    texts = texts.join(labelled, "user_id").select(
-        "user_id", "label", "full_name", test.alias("is_test"),
-        (~test & is_calibration_user(F.col("user_id"))).alias("is_calibration"), "biography", "captions")
-    # One pass over the texts: they ride through the lookup, then only test users keep them.
-    keep = ("user_id", "label", "full_name", "is_test", "is_calibration", "biography", "captions")
-    indexed = with_vocab_indices(texts, vocab, keep=keep)
-    kept = [F.col(c) if keep_texts == "all" else F.when(F.col("is_test"), F.col(c)).alias(c) for c in ("biography", "captions")]
-    return indexed.select("user_id", "label", "full_name", "is_test", "is_calibration", "indices", "counts", *kept)
-
-
-def to_csr(indices: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    return csr_of_lists(indices)
-
-
-def csr_matrix(indices: pd.Series, width: int, counts: pd.Series | None = None, features: dict | None = None,
-               idf: np.ndarray | None = None, groups: np.ndarray | None = None):
-    """scipy CSR of the users' vocab positions: presence, or the values of a feature spec."""
-    import scipy.sparse as sp
-
-    offsets, values = to_csr(indices)
-    data = np.ones(len(values), dtype=np.float64)
-    if features is not None and features.get("weighting", "binary") != "binary":
-        data = input_values(features, idf, offsets, values, to_csr(counts)[1] if counts is not None else None, groups)
-    return sp.csr_matrix((data, values, offsets - offsets[0]), shape=(len(indices), width))
-
-
-def fitted_idf(indices: pd.Series, width: int) -> np.ndarray:
-    """Smoothed idf over these users: ln((1 + n) / (1 + users with the token)) + 1."""
-    _, values = to_csr(indices)
-    df = np.bincount(values, minlength=width).astype(np.float64)
-    return np.log((1.0 + len(indices)) / (1.0 + df)) + 1.0
-
-
-@dataclass
-class Split:
-    """One evaluation's users: `fit` trains the model, `calibration` sets thresholds and
-    calibration, `test` is only scored. Frames hold label, indices, counts (and texts)."""
-    fit: pd.DataFrame
-    calibration: pd.DataFrame
-    test: pd.DataFrame
-    classes: list[str]
-
-    def y(self, part: str) -> np.ndarray:
-        return getattr(self, part)["label"].map({c: i for i, c in enumerate(self.classes)}).to_numpy()
-
-    def X(self, part: str, vocab: list[str], features: dict, idf):
-        frame = getattr(self, part)
-        return csr_matrix(frame["indices"], len(vocab), frame["counts"], features, idf, vocab_groups(vocab, features))
-
-    @property
-    def majority(self) -> int:
-        return int(np.bincount(np.concatenate([self.y("fit"), self.y("calibration")]),
-                               minlength=len(self.classes)).argmax())
-
-
-def holdout_split(data: pd.DataFrame, classes: list[str]) -> Split:
-    train = data[~data["is_test"]]
-    return Split(train[~train["is_calibration"]].reset_index(drop=True),
-                 train[train["is_calibration"]].reset_index(drop=True),
-                 data[data["is_test"]].reset_index(drop=True), classes)
-
-
-# ---------------------------------------------------------------- models
 def _mlp(hidden: tuple[int, ...], seed: int, max_iter: int):
     from sklearn.neural_network import MLPClassifier
 
@@ -136,22 +56,18 @@ def _mlp(hidden: tuple[int, ...], seed: int, max_iter: int):
                          batch_size=512, learning_rate_init=1e-3, max_iter=max_iter, early_stopping=True,
                          validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, random_state=seed)
 
-
 def _layers(clf) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)]
-
 
 def _log_loss(y, probs, n_classes) -> float:
     from sklearn.metrics import log_loss
 
     return float(log_loss(y, np.clip(probs, 1e-7, 1), labels=list(range(n_classes))))
 
-
 def _linear_layer(coef: np.ndarray, intercept: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """sklearn's coef_ (k x d; 1 x d for two classes) as the one layer the numba kernels score:
     a logistic output of P(classes[1]) for one row, a softmax for k."""
     return [(np.ascontiguousarray(coef.T, dtype=np.float64), np.asarray(intercept, dtype=np.float64).ravel())]
-
 
 def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int) -> tuple[list, dict]:
     """logreg or linsvm, its regularisation strength C chosen by log loss on the calibration users.
@@ -189,11 +105,9 @@ def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int
     return layer, {"C": C, "calibration_log_loss": loss, "C_grid": list(grid), "sklearn": clf,
                    "calibration_probs": held_out}
 
-
 def _csr_probs(layers, X, n_classes: int) -> np.ndarray:
     """A network's probabilities for a scipy CSR matrix of input values, by the numba scorer."""
     return kernels.predict_network(X.indptr, X.indices, layers, n_classes, X.data)
-
 
 def _platt(coef, intercept, X_cal, y_cal) -> list[tuple[np.ndarray, np.ndarray]]:
     """The SVM's margins turned into probabilities by a logistic fit on the calibration users;
@@ -206,7 +120,6 @@ def _platt(coef, intercept, X_cal, y_cal) -> list[tuple[np.ndarray, np.ndarray]]
     w = coef.T @ cal.coef_.T
     b = intercept @ cal.coef_.T + cal.intercept_
     return [(np.ascontiguousarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64).ravel())]
-
 
 def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
                 features: str | None = None) -> tuple[NetworkModel, dict]:
@@ -249,208 +162,10 @@ def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: in
     info["sklearn"] = clf
     return NetworkModel(classes, "network", [_layers(clf)], vocab, features=spec, idf=idf), info
 
-
 def split_probs(model: NetworkModel, frame: pd.DataFrame) -> np.ndarray:
     """The model's probabilities for a split's users, through the numba scorer."""
-    offsets, indices = to_csr(frame["indices"])
-    return model.predict_csr(offsets, indices, to_csr(frame["counts"])[1])
-
-
-def name_baseline(full_names: pd.Series, classes: list[str], majority: int) -> np.ndarray:
-    """Probabilities from gender-guesser's first-name dictionary (gender target only)."""
-    import gender_guesser.detector as gd
-
-    det = gd.Detector(case_sensitive=False)
-    p_female = {"female": 0.95, "mostly_female": 0.75, "male": 0.05, "mostly_male": 0.25}
-    probs = np.zeros((len(full_names), len(classes)))
-    fi, mi = classes.index("female"), classes.index("male")
-    for r, name in enumerate(full_names.fillna("")):
-        first = name.strip().split(" ")[0] if name.strip() else ""
-        pf = p_female.get(det.get_gender(first) if first else "unknown")
-        if pf is None:  # unknown or androgynous name: fall back to the majority class, weakly
-            probs[r, majority] = 0.5 + 1e-6
-            probs[r, 1 - majority] = 0.5 - 1e-6
-        else:
-            probs[r, fi], probs[r, mi] = pf, 1 - pf
-    return probs
-
-
-# ---------------------------------------------------------------- evaluation
-def evaluate(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict:
-    from sklearn import metrics
-
-    pred = probs.argmax(axis=1)
-    labels = list(range(len(classes)))
-    p, r, f, s = metrics.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    out = {"accuracy": metrics.accuracy_score(y, pred), "macro_f1": metrics.f1_score(y, pred, average="macro", labels=labels),
-           "log_loss": metrics.log_loss(y, np.clip(probs, 1e-7, 1), labels=labels), "ece": expected_calibration_error(y, probs),
-           "n_test": int(len(y))}
-    try:
-        out["roc_auc"] = (metrics.roc_auc_score(y, probs[:, 1]) if len(classes) == 2
-                          else metrics.roc_auc_score(y, probs, multi_class="ovr", labels=labels))
-    except ValueError:
-        out["roc_auc"] = float("nan")
-    for i, c in enumerate(classes):
-        out[f"precision_{c}"], out[f"recall_{c}"], out[f"f1_{c}"] = float(p[i]), float(r[i]), float(f[i])
-    return {k: float(v) if not isinstance(v, int) else v for k, v in out.items()}
-
-
-def expected_calibration_error(y: np.ndarray, probs: np.ndarray, bins: int = 15) -> float:
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        m = which == b
-        if m.any():
-            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(ece)
-
-
-def coverage_curve(y: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
-    """Accuracy among the users kept when the least confident are left 'uncertain'."""
-    conf = probs.max(axis=1)
-    order = np.argsort(-conf, kind="stable")
-    correct = (probs.argmax(axis=1) == y)[order]
-    kept = np.arange(1, len(y) + 1)
-    return pd.DataFrame({"threshold": conf[order], "coverage": kept / len(y), "accuracy": np.cumsum(correct) / kept})
-
-
-def threshold_for(curve: pd.DataFrame, min_accuracy: float) -> float:
-    """Lowest confidence threshold whose kept users reach min_accuracy (0 if all users do)."""
-    ok = curve[curve["accuracy"] >= min_accuracy]
-    if ok.empty:
-        return float(curve["threshold"].iloc[0])
-    return float(ok["threshold"].iloc[-1])
-
-
-def figures(y, probs, classes, folder: Path, title: str) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.calibration import calibration_curve
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    fig, ax = plt.subplots(figsize=(4 + 0.3 * len(classes), 4 + 0.3 * len(classes)))
-    ConfusionMatrixDisplay.from_predictions(y, probs.argmax(axis=1), labels=list(range(len(classes))),
-                                            display_labels=classes, ax=ax, colorbar=False)
-    ax.set_title(f"{title}: confusion matrix")
-    paths.append(folder / "confusion_matrix.png"); fig.savefig(paths[-1], dpi=80, bbox_inches="tight"); plt.close(fig)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    conf = probs.max(axis=1)
-    frac, mean = calibration_curve((probs.argmax(axis=1) == y).astype(int), conf, n_bins=10, strategy="quantile")
-    ax.plot([0, 1], [0, 1], "k:", label="perfect")
-    ax.plot(mean, frac, "o-", label=title)
-    ax.set_xlabel("confidence"); ax.set_ylabel("accuracy"); ax.set_title("reliability"); ax.legend()
-    paths.append(folder / "reliability.png"); fig.savefig(paths[-1], dpi=80, bbox_inches="tight"); plt.close(fig)
-    curve = coverage_curve(y, probs)
-    fig, ax = plt.subplots(figsize=(4.5, 4))
-    ax.plot(curve["coverage"], curve["accuracy"])
-    ax.set_xlabel("coverage (share not left uncertain)"); ax.set_ylabel("accuracy"); ax.set_title("accuracy vs coverage")
-    paths.append(folder / "accuracy_vs_coverage.png"); fig.savefig(paths[-1], dpi=80, bbox_inches="tight"); plt.close(fig)
-    return paths
-
-
-def network_svg(model: NetworkModel, path: Path, heavy: float = 0.8, max_inputs: int = 60) -> Path:
-    """The seed's picture: links with |w| > heavy, positive blue, negative red, opacity by weight."""
-    net = model.nets[0]
-    layers_w = [w for w, _ in net]
-    strength = np.abs(layers_w[0]).max(axis=1)
-    inputs = [i for i in np.argsort(-strength)[:max_inputs] if strength[i] > heavy]
-    sizes = [len(inputs)] + [w.shape[1] for w in layers_w]
-    height = max(300, 14 * max(sizes) + 40)
-    xs = [80 + 260 * i for i in range(len(sizes))]
-
-    def ys(n):
-        return [20 + (height - 40) * (k + 0.5) / max(n, 1) for k in range(n)]
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{xs[-1] + 120}" height="{height}" font-size="9">']
-    maxw = max(float(np.abs(w).max()) for w in layers_w) or 1.0
-
-    def line(x1, y1, x2, y2, w):
-        color = "#1f4fd6" if w > 0 else "#d62728"
-        alpha = 0.25 + 0.75 * min(1.0, (abs(w) - heavy) / max(maxw - heavy, 1e-9))
-        return f'<line x1="{x1}" y1="{y1:.1f}" x2="{x2}" y2="{y2:.1f}" stroke="{color}" stroke-opacity="{alpha:.2f}"/>'
-
-    prev_rows, prev_y = inputs, ys(len(inputs))
-    for l, w in enumerate(layers_w):
-        cur_y = ys(w.shape[1])
-        for a, i in enumerate(prev_rows):
-            for j in range(w.shape[1]):
-                if abs(w[i, j]) > heavy:
-                    parts.append(line(xs[l], prev_y[a], xs[l + 1], cur_y[j], float(w[i, j])))
-        prev_rows, prev_y = list(range(w.shape[1])), cur_y
-    for l, n in enumerate(sizes):
-        for k, y in enumerate(ys(n)):
-            parts.append(f'<circle cx="{xs[l]}" cy="{y:.1f}" r="3" fill="#444"/>')
-            if l == 0:
-                label = model.vocab[inputs[k]].replace(FEATURE_SEP, ":").replace("&", "&amp;").replace("<", "&lt;")
-                parts.append(f'<text x="{xs[0] - 6}" y="{y + 3:.1f}" text-anchor="end">{label}</text>')
-    parts.append("</svg>")
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
-
-
-# ---------------------------------------------------------------- MLflow and the gate
-def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> tuple[float | None, str | None]:
-    """The current champion's gate metric on this test set (scored from the users' texts), if any."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    client = mlflow.MlflowClient()
-    try:
-        version = client.get_model_version_by_alias(model_name, "champion")
-    except MlflowException:
-        return None, None
-    champion = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
-    out = champion.predict(test[["biography", "full_name", "captions"]])
-    probs = out[[f"p_{c}" for c in classes]].to_numpy()
-    y = test["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    return evaluate(y, probs, classes)[GATE_METRIC], version.version
-
-
-def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, artifacts: list[Path], test: pd.DataFrame,
-                 register_as: str | None) -> dict:
-    """Log one model's run; if register_as, register it and move 'champion' only if it beats the champion."""
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = model.save(Path(tmp) / "network")
-        pd.DataFrame({"index": range(len(model.vocab)), "feature": model.vocab}).to_csv(Path(tmp) / "vocab.csv", index=False)
-        with mlflow.start_run(run_name=f"{params['target']}-{kind}") as run:
-            mlflow.log_params({k: v for k, v in params.items()})
-            mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-            mlflow.log_artifact(str(Path(tmp) / "vocab.csv"))
-            for a in artifacts:
-                mlflow.log_artifact(str(a))
-            result = {"run_id": run.info.run_id, "kind": kind}
-            if register_as is None:
-                return result
-            old_score, old_version = champion_score(register_as, test, model.classes)
-            info = mlflow.pyfunc.log_model(name="model", python_model=PyfuncNetwork(),
-                                           artifacts={"network": str(folder)}, registered_model_name=register_as)
-            version = str(info.registered_model_version)
-            client = mlflow.MlflowClient()
-            new_score = metrics[GATE_METRIC]
-            if old_score is None or new_score > old_score:
-                client.set_registered_model_alias(register_as, "champion", version)
-                why = (f"{GATE_METRIC} {new_score:.4f} > champion v{old_version} {old_score:.4f} on the same test set"
-                       if old_score is not None else "first model: becomes champion")
-                alias = "champion"
-            else:
-                client.set_registered_model_alias(register_as, "challenger", version)
-                why = (f"{GATE_METRIC} {new_score:.4f} does not beat champion v{old_version} {old_score:.4f} "
-                       "on the same test set: left as challenger")
-                alias = "challenger"
-            client.set_model_version_tag(register_as, version, "gate", why)
-            mlflow.set_tag("gate", why)
-            result.update(version=version, alias=alias, gate=why, model_uri=f"models:/{register_as}/{version}")
-            return result
-
+    offsets, indices = csr_of_lists(frame["indices"])
+    return model.predict_csr(offsets, indices, csr_of_lists(frame["counts"])[1])
 
 def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
                      min_accuracy: float, features: str | None = None) -> tuple[NetworkModel, dict, np.ndarray, dict]:
@@ -475,49 +190,24 @@ def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, see
                    accuracy_at_threshold=float((probs.argmax(axis=1) == split.y("test"))[kept].mean()) if kept.any() else float("nan"))
     return model, metrics, probs, info
 
-
-def baselines(split: Split, target_has_names: bool) -> dict[str, dict]:
-    y_test, k = split.y("test"), len(split.classes)
-    table = {"majority": evaluate(y_test, np.eye(k)[np.full(len(y_test), split.majority)] * (1 - 2e-6) + 1e-6, split.classes)}
-    if target_has_names:
-        table["name_baseline"] = evaluate(y_test, name_baseline(split.test["full_name"], split.classes, split.majority),
-                                          split.classes)
-    return table
-
-
-def labelled_feature_data(spark: SparkSession, config: PipelineConfig, tdef, features: list[str], max_users: int,
-                          keep_texts: str = "test") -> pd.DataFrame:
-    """Every labelled user's vocab positions and counts, split flags (and texts), ordered by id."""
-    labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
-    n_labelled = labelled.count()
-    if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
-        keep = int(1_000_000 * max_users / n_labelled)
-        labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
-    return feature_frame(read_user_texts(spark, config), labelled, features, keep_texts).orderBy("user_id").toPandas()
-
-
-def set_experiment(target: str, experiment: str | None) -> None:
-    import mlflow
-
-    mlflow.set_tracking_uri(mlflow_uri())
-    Path(PROJECT_ROOT / "var" / "mlflow").mkdir(parents=True, exist_ok=True)
-    experiment = experiment or f"demographics-{target}"
-    if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=str(PROJECT_ROOT / "var" / "mlflow" / "artifacts" / target))
-    mlflow.set_experiment(experiment)
-
-
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_version: str | None = None,
-        models: tuple[str, ...] = ("mlp1",), register: str = "mlp1", hidden: int = 64, max_iter: int = 30,
-        max_users: int = 600_000, seed: int = 0, min_accuracy: float = 0.9, with_baselines: bool = True,
-        experiment: str | None = None, features: str | None = None, report_dir: str | None = None) -> dict:
+        models: tuple[str, ...] | None = None, register: str | None = "first", hidden: int | None = None,
+        max_iter: int = 30, max_users: int = 600_000, seed: int = 0, min_accuracy: float | None = None,
+        with_baselines: bool = True, experiment: str | None = None, features: str | None = None,
+        report_dir: str | None = None) -> dict:
+    """Train the target's models (default: its definition's model family, hidden units, vocab
+    family and abstention accuracy) and gate the registered one."""
     tdef = target_def(target)
     classes = list(tdef.classes)
+    models = tuple(models or (tdef.model_family,))
+    register = models[0] if register == "first" else register  # None: nothing registered
+    hidden = hidden or tdef.hidden_units
+    min_accuracy = tdef.min_accuracy if min_accuracy is None else min_accuracy
     vocab_all = delta_io.read_table(spark, config, "vocab").where(F.col("target") == target)
     if vocab_version is None:
-        latest = vocab_all.where(F.col("version").contains("-hashtag-")).agg(F.max("version")).first()[0]
+        latest = vocab_all.where(F.col("version").contains(f"-{tdef.vocab_family}-")).agg(F.max("version")).first()[0]
         if latest is None:
-            raise RuntimeError(f"no vocab for target {target!r}: run the token_mi job first")
+            raise RuntimeError(f"no {tdef.vocab_family} vocab for target {target!r}: run the token_mi job first")
         vocab_version = latest
     vocab = vocab_all.where(F.col("version") == vocab_version)
     vocab_pd = vocab.orderBy("index").select("family", "token").toPandas()
@@ -527,8 +217,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     set_experiment(target, experiment)
     base_params = {"target": target, "vocab_version": vocab_version, "vocab_size": len(vocab_features),
                    "n_fit": len(split.fit), "n_calibration": len(split.calibration), "n_test": len(split.test),
-                   "seed": seed, "run_date": str(config.run_date)}
-    table: dict[str, dict] = baselines(split, tdef.name == "gender") if with_baselines else {}
+                   "seed": seed, "run_date": str(config.run_date), "min_accuracy": min_accuracy}
+    table: dict[str, dict] = baselines(split, tdef.baselines) if with_baselines else {}
     results = {}
     report_root = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
     for kind in models:
@@ -557,34 +247,13 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
             "_models": results, "_test": split.test, "_fit": split.fit}
 
 
-def champion_age_days(target: str, today: dt.date) -> int | None:
-    """Days since the champion's training night, or None without a champion."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    mlflow.set_tracking_uri(mlflow_uri())
-    try:
-        version = mlflow.MlflowClient().get_model_version_by_alias(target, "champion")
-    except MlflowException:
-        return None
-    trained = dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.timezone.utc).date()
-    return (today - trained).days
-
-
-def format_table(metrics: dict[str, dict]) -> str:
-    cols = ["accuracy", "macro_f1", "roc_auc", "log_loss", "ece", "train_seconds"]
-    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    for name, m in metrics.items():
-        lines.append(f"| {name} | " + " | ".join(f"{m.get(c, float('nan')):.3f}" for c in cols) + " |")
-    return "\n".join(lines)
-
-
 @click.command()
 @click.option("--target", default="gender", show_default=True)
-@click.option("--vocab-version", default=None, help="Default: the newest hashtag vocab of the target.")
-@click.option("--models", default="mlp1", show_default=True, help=f"Comma list of {','.join(MODEL_KINDS)} or 'all'.")
-@click.option("--register", default="mlp1", show_default=True, help="Which of them is registered and gated.")
-@click.option("--hidden", default=64, show_default=True)
+@click.option("--vocab-version", default=None, help="Default: the newest vocab of the target's vocab family.")
+@click.option("--models", default=None, help=f"Comma list of {','.join(MODEL_KINDS)} or 'all'. "
+              "Default: the target's model family.")
+@click.option("--register", default=None, help="Which of them is registered and gated. Default: the first.")
+@click.option("--hidden", type=int, default=None, help="Hidden units. Default: the target's.")
 @click.option("--max-iter", default=30, show_default=True)
 @click.option("--max-users", default=600_000, show_default=True)
 @click.option("--features", type=click.Choice(sorted(FEATURE_SPECS)), default=None,
@@ -594,8 +263,9 @@ def format_table(metrics: dict[str, dict]) -> str:
 @click.option("--force-retrain", type=bool, default=True, show_default=True,
               help="False: skip when the champion is younger than --retrain-days.")
 @click.option("--retrain-days", default=7, show_default=True)
-@click.option("--min-accuracy", type=click.FloatRange(0.5, 1.0), default=0.9, show_default=True,
-              help="Accuracy the labelled users must reach; less confident users become 'uncertain'.")
+@click.option("--min-accuracy", type=click.FloatRange(0.1, 1.0), default=None,
+              help="Accuracy the labelled users must reach; less confident users become 'uncertain'. "
+                   "Default: the target's.")
 def main(target, vocab_version, models, register, hidden, max_iter, max_users, features, run_date, warehouse,
          force_retrain, retrain_days, min_accuracy):
     from jobs.spark_session import start_spark
@@ -605,8 +275,9 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, f
     if not force_retrain and age is not None and age < retrain_days:
         click.echo(f"champion of {target!r} is {age} days old (< {retrain_days}): not retraining")
         return
-    kinds = MODEL_KINDS if models == "all" else tuple(models.split(","))
-    out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds, register=register,
+    kinds = MODEL_KINDS if models == "all" else (tuple(models.split(",")) if models else None)
+    out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds,
+              register=register or "first",
               hidden=hidden, max_iter=max_iter, max_users=max_users, min_accuracy=min_accuracy, features=features)
     click.echo(format_table(out["metrics"]))
     click.echo(json.dumps(out["runs"], indent=1))

@@ -1,5 +1,4 @@
 """Label rules on tiny frames, and Facebook labels on a generated world against its hidden truth."""
-import datetime as dt
 
 from pyspark.sql import functions as F
 

@@ -88,6 +88,7 @@ def test_a_tfidf_model_scores_the_same_in_spark_as_on_the_training_path(spark, g
     """The scorer hands a weighted model each token's count: Spark's mapInArrow scores equal the
     model on the indices and counts train builds (jobs.tokens.with_vocab_indices)."""
     from jobs import train
+    from udfs.arrow_adapter import csr_of_lists
 
     model = trained["_models"]["logreg"]["model"]
     assert model.weighted
@@ -100,5 +101,5 @@ def test_a_tfidf_model_scores_the_same_in_spark_as_on_the_training_path(spark, g
     assert len(ours) == len(vectors) > 100 and (ours["user_id"] == vectors["user_id"]).all()
     expected = train.split_probs(model, vectors)
     assert np.abs(ours["p_male"].to_numpy() - expected[:, 1]).max() < 1e-6
-    presence_only = model.predict_csr(*train.to_csr(vectors["indices"]))  # counts ignored: a different answer
+    presence_only = model.predict_csr(*csr_of_lists(vectors["indices"]))  # counts ignored: a different answer
     assert np.abs(presence_only[:, 1] - expected[:, 1]).max() > 1e-3

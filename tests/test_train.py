@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import train
+from jobs import evaluation, registry, train, training_set
+from udfs.arrow_adapter import csr_of_lists
 from jobs.split import is_test_user
 from udfs.model import NetworkModel
 
@@ -38,8 +39,8 @@ def test_numba_scores_equal_sklearn_probabilities(trained):
     for kind in ("perceptron", "mlp1", "mlp2"):
         model_info = trained["_models"][kind]
         clf = model_info["sklearn"]
-        X = train.csr_matrix(test["indices"], clf.coefs_[0].shape[0])
-        ours = _model_of(kind, trained).predict_csr(*train.to_csr(test["indices"]))
+        X = training_set.csr_matrix(test["indices"], clf.coefs_[0].shape[0])
+        ours = _model_of(kind, trained).predict_csr(*csr_of_lists(test["indices"]))
         assert np.abs(ours - clf.predict_proba(X)).max() < 1e-5
 
 
@@ -60,7 +61,7 @@ def test_logged_model_reloads_and_predicts_the_same(trained):
     from_texts = loaded.predict(test[["biography", "full_name", "captions"]])
     from_indices = loaded.predict(pd.DataFrame({"indices": test["indices"]}))
     inner = loaded.unwrap_python_model().model
-    probs = inner.predict_csr(*train.to_csr(test["indices"]))
+    probs = inner.predict_csr(*csr_of_lists(test["indices"]))
     assert np.allclose(from_texts[["p_female", "p_male"]].to_numpy(), probs, atol=1e-9)
     assert np.allclose(from_indices[["p_female", "p_male"]].to_numpy(), probs, atol=1e-9)
     assert set(from_texts["label"]) <= {"female", "male", "uncertain"}
@@ -74,8 +75,8 @@ def test_champion_gate_refuses_a_worse_model(trained):
     zero = NetworkModel(champion.classes, "network", [[(np.zeros_like(w), np.zeros_like(b)) for w, b in champion.nets[0]]],
                         champion.vocab)
     y = test["label"].map({"female": 0, "male": 1}).to_numpy()
-    metrics = train.evaluate(y, zero.predict_csr(*train.to_csr(test["indices"])), zero.classes)
-    result = train.log_and_gate(zero, "mlp1", {"target": "gender"}, metrics, [], test, "gender")
+    metrics = evaluation.evaluate(y, zero.predict_csr(*csr_of_lists(test["indices"])), zero.classes)
+    result = registry.log_and_gate(zero, "mlp1", {"target": "gender"}, metrics, [], test, "gender")
     assert result["alias"] == "challenger" and "does not beat" in result["gate"]
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("gender", "champion").version) == trained["runs"]["mlp1"]["version"]
@@ -96,8 +97,8 @@ def test_tfidf_linear_models_score_as_sklearn_on_sklearns_tfidf(trained):
         width = len(model.vocab)
 
         def counts_matrix(frame):
-            offsets, indices = train.to_csr(frame["indices"])
-            counts = train.to_csr(frame["counts"])[1]
+            offsets, indices = csr_of_lists(frame["indices"])
+            counts = csr_of_lists(frame["counts"])[1]
             return sp.csr_matrix((counts.astype(float), indices, offsets), shape=(len(frame), width))
 
         ours = train.split_probs(model, test)
@@ -137,8 +138,8 @@ def test_nothing_fitted_depends_on_the_test_users_labels():
     flipped.loc[flipped["is_test"], "label"] = flipped.loc[flipped["is_test"], "label"].map({"female": "male", "male": "female"})
     vocab = [f"word\tw{i}" for i in range(width)]
     for kind in ("logreg", "linsvm", "perceptron"):
-        a = train.fit_and_evaluate(kind, train.holdout_split(frame, ["female", "male"]), vocab, 8, 0, 20, 0.8)
-        b = train.fit_and_evaluate(kind, train.holdout_split(flipped, ["female", "male"]), vocab, 8, 0, 20, 0.8)
+        a = train.fit_and_evaluate(kind, training_set.holdout_split(frame, ["female", "male"]), vocab, 8, 0, 20, 0.8)
+        b = train.fit_and_evaluate(kind, training_set.holdout_split(flipped, ["female", "male"]), vocab, 8, 0, 20, 0.8)
         assert a[0].threshold == b[0].threshold > 0.5, kind
         for (wa, ba), (wb, bb) in zip(a[0].nets[0], b[0].nets[0]):
             assert np.array_equal(wa, wb) and np.array_equal(ba, bb), kind

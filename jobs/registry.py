@@ -1,0 +1,98 @@
+"""The model registry (MLflow): tracking URI, experiments, champion resolution and the champion gate."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from jobs.config import PROJECT_ROOT
+from jobs.evaluation import evaluate
+from udfs.model import NetworkModel
+from udfs.pyfunc import PyfuncNetwork
+
+GATE_METRIC = "macro_f1"
+
+
+def mlflow_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}")
+
+def set_experiment(target: str, experiment: str | None) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(mlflow_uri())
+    Path(PROJECT_ROOT / "var" / "mlflow").mkdir(parents=True, exist_ok=True)
+    experiment = experiment or f"demographics-{target}"
+    if mlflow.get_experiment_by_name(experiment) is None:
+        mlflow.create_experiment(experiment, artifact_location=str(PROJECT_ROOT / "var" / "mlflow" / "artifacts" / target))
+    mlflow.set_experiment(experiment)
+
+def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> tuple[float | None, str | None]:
+    """The current champion's gate metric on this test set (scored from the users' texts), if any."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(model_name, "champion")
+    except MlflowException:
+        return None, None
+    champion = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
+    out = champion.predict(test[["biography", "full_name", "captions"]])
+    probs = out[[f"p_{c}" for c in classes]].to_numpy()
+    y = test["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    return evaluate(y, probs, classes)[GATE_METRIC], version.version
+
+def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, artifacts: list[Path], test: pd.DataFrame,
+                 register_as: str | None) -> dict:
+    """Log one model's run; if register_as, register it and move 'champion' only if it beats the champion."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = model.save(Path(tmp) / "network")
+        pd.DataFrame({"index": range(len(model.vocab)), "feature": model.vocab}).to_csv(Path(tmp) / "vocab.csv", index=False)
+        with mlflow.start_run(run_name=f"{params['target']}-{kind}") as run:
+            mlflow.log_params({k: v for k, v in params.items()})
+            mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+            mlflow.log_artifact(str(Path(tmp) / "vocab.csv"))
+            for a in artifacts:
+                mlflow.log_artifact(str(a))
+            result = {"run_id": run.info.run_id, "kind": kind}
+            if register_as is None:
+                return result
+            old_score, old_version = champion_score(register_as, test, model.classes)
+            info = mlflow.pyfunc.log_model(name="model", python_model=PyfuncNetwork(),
+                                           artifacts={"network": str(folder)}, registered_model_name=register_as)
+            version = str(info.registered_model_version)
+            client = mlflow.MlflowClient()
+            new_score = metrics[GATE_METRIC]
+            if old_score is None or new_score > old_score:
+                client.set_registered_model_alias(register_as, "champion", version)
+                why = (f"{GATE_METRIC} {new_score:.4f} > champion v{old_version} {old_score:.4f} on the same test set"
+                       if old_score is not None else "first model: becomes champion")
+                alias = "champion"
+            else:
+                client.set_registered_model_alias(register_as, "challenger", version)
+                why = (f"{GATE_METRIC} {new_score:.4f} does not beat champion v{old_version} {old_score:.4f} "
+                       "on the same test set: left as challenger")
+                alias = "challenger"
+            client.set_model_version_tag(register_as, version, "gate", why)
+            mlflow.set_tag("gate", why)
+            result.update(version=version, alias=alias, gate=why, model_uri=f"models:/{register_as}/{version}")
+            return result
+
+def champion_age_days(target: str, today: dt.date) -> int | None:
+    """Days since the champion's training night, or None without a champion."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(mlflow_uri())
+    try:
+        version = mlflow.MlflowClient().get_model_version_by_alias(target, "champion")
+    except MlflowException:
+        return None
+    trained = dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.timezone.utc).date()
+    return (today - trained).days

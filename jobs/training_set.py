@@ -1,0 +1,100 @@
+"""The training set: labelled users' features as CSR arrays, split into fitting, calibration and test users.
+
+Built in Spark, handed to the driver through Arrow. It must fit the driver: ~16 bytes per
+(user, token) in the vocab, so 570k users x ~50 vocab tokens is ~450 MB; cap it with max_users.
+Split (jobs.split): ~10% test users by a stable hash of the user id; of the rest, ~10% are
+calibration users.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import delta_io
+from jobs.config import PipelineConfig
+from jobs.split import is_calibration_user, is_test_user
+from jobs.texts import read_user_texts
+from jobs.token_mi import labelled_users
+from jobs.tokens import with_vocab_indices
+from udfs.arrow_adapter import csr_of_lists
+from udfs.model import input_values, vocab_groups
+
+
+def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_texts: str = "test",
+                  test_fold: int | None = None) -> DataFrame:
+    """(user_id, label, full_name, is_test, is_calibration, indices, counts, biography, captions)
+    of labelled users.
+
+    indices/counts: positions in this vocab and how often each occurs; biography and captions are
+    kept for test users only by default (they let another model with another vocab, the
+    champion, be scored on the same users), for everyone with keep_texts='all' (a reference
+    model reads the raw texts). With test_fold, `labelled` has a `fold` column and that fold is
+    the test set."""
+    test = is_test_user(F.col("user_id")) if test_fold is None else F.col("fold") == test_fold
+    texts = texts.join(labelled, "user_id").select(
+        "user_id", "label", "full_name", test.alias("is_test"),
+        (~test & is_calibration_user(F.col("user_id"))).alias("is_calibration"), "biography", "captions")
+    # One pass over the texts: they ride through the lookup, then only test users keep them.
+    keep = ("user_id", "label", "full_name", "is_test", "is_calibration", "biography", "captions")
+    indexed = with_vocab_indices(texts, vocab, keep=keep)
+    kept = [F.col(c) if keep_texts == "all" else F.when(F.col("is_test"), F.col(c)).alias(c) for c in ("biography", "captions")]
+    return indexed.select("user_id", "label", "full_name", "is_test", "is_calibration", "indices", "counts", *kept)
+
+def csr_matrix(indices: pd.Series, width: int, counts: pd.Series | None = None, features: dict | None = None,
+               idf: np.ndarray | None = None, groups: np.ndarray | None = None):
+    """scipy CSR of the users' vocab positions: presence, or the values of a feature spec."""
+    import scipy.sparse as sp
+
+    offsets, values = csr_of_lists(indices)
+    data = np.ones(len(values), dtype=np.float64)
+    if features is not None and features.get("weighting", "binary") != "binary":
+        data = input_values(features, idf, offsets, values, csr_of_lists(counts)[1] if counts is not None else None, groups)
+    return sp.csr_matrix((data, values, offsets - offsets[0]), shape=(len(indices), width))
+
+def fitted_idf(indices: pd.Series, width: int) -> np.ndarray:
+    """Smoothed idf over these users: ln((1 + n) / (1 + users with the token)) + 1."""
+    _, values = csr_of_lists(indices)
+    df = np.bincount(values, minlength=width).astype(np.float64)
+    return np.log((1.0 + len(indices)) / (1.0 + df)) + 1.0
+
+
+@dataclass
+class Split:
+    """One evaluation's users: `fit` trains the model, `calibration` sets thresholds and
+    calibration, `test` is only scored. Frames hold label, indices, counts (and texts)."""
+    fit: pd.DataFrame
+    calibration: pd.DataFrame
+    test: pd.DataFrame
+    classes: list[str]
+
+    def y(self, part: str) -> np.ndarray:
+        return getattr(self, part)["label"].map({c: i for i, c in enumerate(self.classes)}).to_numpy()
+
+    def X(self, part: str, vocab: list[str], features: dict, idf):
+        frame = getattr(self, part)
+        return csr_matrix(frame["indices"], len(vocab), frame["counts"], features, idf, vocab_groups(vocab, features))
+
+    @property
+    def majority(self) -> int:
+        return int(np.bincount(np.concatenate([self.y("fit"), self.y("calibration")]),
+                               minlength=len(self.classes)).argmax())
+
+def holdout_split(data: pd.DataFrame, classes: list[str]) -> Split:
+    train = data[~data["is_test"]]
+    return Split(train[~train["is_calibration"]].reset_index(drop=True),
+                 train[train["is_calibration"]].reset_index(drop=True),
+                 data[data["is_test"]].reset_index(drop=True), classes)
+
+def labelled_feature_data(spark: SparkSession, config: PipelineConfig, tdef, features: list[str], max_users: int,
+                          keep_texts: str = "test") -> pd.DataFrame:
+    """Every labelled user's vocab positions and counts, split flags (and texts), ordered by id."""
+    labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
+    n_labelled = labelled.count()
+    if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
+        keep = int(1_000_000 * max_users / n_labelled)
+        labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
+    return feature_frame(read_user_texts(spark, config), labelled, features, keep_texts).orderBy("user_id").toPandas()
