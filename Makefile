@@ -6,7 +6,7 @@ UV := .cache/uv/bin/uv
 USERS ?= 100000
 SEED ?= 7
 VOCAB_SIZE ?= 10000
-MODELS ?= mlp1
+MODELS ?=
 MODEL ?= mlp1
 MLFLOW_PORT ?= 5000
 RUN_DATE ?= $(shell date -u +%F)
@@ -43,21 +43,26 @@ $(UV):
 	$(PY) -m jobs.jvm_archive
 
 # One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):
-# generate a sample world -> ingest -> labels -> token_mi -> train -> score (mapped) -> checks -> publish.
+# generate a sample world -> ingest -> per target (gender, occupation): labels -> token_mi -> train -> score
+# (mapped) -> checks -> publish. One line per task as it ends; Airflow's and Spark's output in var/logs/.
 run: setup
-	$(PY) -m jobs.run_nightly --run-date $(RUN_DATE) --report var/run-report.json \
-	    --conf '{"world_users": $(USERS), "vocab_size": $(VOCAB_SIZE), "model_family": "$(MODEL)"}'
+	$(PY) -m jobs.run_nightly --run-date $(RUN_DATE) --report var/run-report.json --log var/logs/run-$(RUN_DATE).log \
+	    --conf '{"world_users": $(USERS), "gender_vocab_size": $(VOCAB_SIZE), "gender_model_family": "$(MODEL)"}'
 	$(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
-	$(PY) -m jobs.query duckdb "select label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
+	$(PY) -m jobs.query duckdb "select target, label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
 
-# The same steps without Airflow, each job called directly (MODELS=all trains every family).
+# The same steps without Airflow, each job called directly, for every target the nightly DAG runs
+# (MODELS=all trains every family).
+TARGETS ?= gender occupation
 run-jobs: setup
 	$(PY) -m jobs.generate_world --users $(USERS) --seed $(SEED)
 	$(PY) -m jobs.ingest
-	$(PY) -m jobs.labels
-	$(PY) -m jobs.token_mi --target gender --vocab-size $(VOCAB_SIZE)
-	$(PY) -m jobs.train --target gender --models $(MODELS) --register $(MODEL)
-	$(PY) -m jobs.score --target gender
+	for t in $(TARGETS); do \
+	    $(PY) -m jobs.labels --target $$t && \
+	    $(PY) -m jobs.token_mi --target $$t --vocab-size $(VOCAB_SIZE) && \
+	    $(PY) -m jobs.train --target $$t $(if $(filter all,$(MODELS)),--models all,) && \
+	    $(PY) -m jobs.score --target $$t || exit 1; \
+	done
 
 test: setup
 	$(PY) -m pytest

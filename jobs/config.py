@@ -81,6 +81,38 @@ def driver_java_options() -> str:
     return " ".join(o for o in options if o)
 
 
+JARS_DIR = Path(os.environ.get("DEMOGRAPHICS_JARS_DIR", PROJECT_ROOT / ".cache" / "jars"))
+
+
+def delta_jars() -> list[str]:
+    """Delta's JARs cached at set-up; none where the cluster provides Delta (DEMOGRAPHICS_DELTA_JARS=cluster)."""
+    if os.environ.get("DEMOGRAPHICS_DELTA_JARS") == "cluster":
+        return []
+    jars = sorted(str(p) for p in JARS_DIR.glob("*.jar"))
+    if not any("delta-spark" in Path(j).name for j in jars):
+        raise RuntimeError(
+            f"Delta Lake JARs not found in {JARS_DIR}; run `make setup` (or set "
+            "DEMOGRAPHICS_DELTA_JARS=cluster where the cluster provides Delta)"
+        )
+    return jars
+
+
+def spark_submit_settings() -> dict:
+    """SparkSubmitOperator arguments every job of the DAG shares: under spark-submit the driver JVM
+    starts before the job's code runs, so its JARs, memory and JVM options go on the command line;
+    driver and workers run this interpreter (the project's .venv)."""
+    import sys
+
+    options = driver_java_options()
+    return {
+        "jars": ",".join(delta_jars()) or None,
+        "driver_memory": os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g"),
+        "conf": {"spark.driver.extraJavaOptions": options} if options else None,
+        "env_vars": {"PYTHONPATH": str(PROJECT_ROOT), "PYSPARK_PYTHON": sys.executable,
+                     "PYSPARK_DRIVER_PYTHON": sys.executable},
+    }
+
+
 def config_from_cli(**overrides) -> PipelineConfig:
     """The environment's config with the CLI options that were given (None = not given)."""
     given = {k: (v.date() if isinstance(v, dt.datetime) else v) for k, v in overrides.items() if v is not None}

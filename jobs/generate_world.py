@@ -23,6 +23,7 @@ import numpy as np
 from jobs import occupations as occ
 from jobs import world_vocab as wv
 from jobs.config import PipelineConfig
+from jobs.task_summary import echo_summary
 
 CHUNK_USERS = 5000
 ID_MULTIPLIER = 2654435761  # odd, so i -> i*M mod 2^32 is a bijection: ids look random, never collide
@@ -419,7 +420,7 @@ def main(users, seed, run_date, landing):
         cfg = cfg.with_(landing=landing)
     spark = start_spark("generate_world")
     summary = run(spark, cfg, users=users, seed=seed)
-    click.echo(json.dumps(summary))
+    echo_summary(cfg, "generate_world", summary)
 
 
 if __name__ == "__main__":

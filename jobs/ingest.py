@@ -10,7 +10,6 @@ landing/<date>/source=profiles|posts|labels (JSON lines), source=fb_profiles|fol
 """
 from __future__ import annotations
 
-import json
 import time
 from functools import reduce
 from pathlib import Path
@@ -22,6 +21,7 @@ from pyspark.sql import functions as F
 from jobs import delta_io, texts
 from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import SOURCE_PRIORITY, TARGETS
+from jobs.task_summary import echo_summary
 from schemas import landing as L
 
 JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS, "labels": L.LABEL_FIELDS}
@@ -369,7 +369,7 @@ def main(run_date, warehouse, landing, shards):
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse, landing=landing, shards=shards)
     summary = run(start_spark("ingest"), cfg)
-    click.echo(json.dumps(summary, indent=1, default=str))
+    echo_summary(cfg, "ingest", summary)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ rerun gives the same table.
 """
 from __future__ import annotations
 
-import json
 
 import click
 from pyspark.sql import DataFrame, SparkSession
@@ -20,6 +19,7 @@ from pyspark.sql import functions as F
 from jobs import delta_io
 from jobs.config import PipelineConfig, config_from_cli
 from jobs.labellers import labeller
+from jobs.task_summary import echo_summary
 from jobs.targets import SOURCE_PRIORITY, TargetDef, target_def
 
 
@@ -71,7 +71,7 @@ def main(target, run_date, warehouse):
     from jobs.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
-    click.echo(json.dumps(run(start_spark(f"labels-{target}"), cfg, target), indent=1, sort_keys=True))
+    echo_summary(cfg, "labels", run(start_spark(f"labels-{target}"), cfg, target), target)
 
 
 if __name__ == "__main__":

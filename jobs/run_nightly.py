@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +24,7 @@ import click
 from jobs.config import PROJECT_ROOT
 
 DAG_ID = "demographics_nightly"
+FINISHED = ("success", "failed", "skipped", "upstream_failed", "removed")
 
 
 def airflow_environment(airflow_home: Path, spark_master: str = "local[*]") -> dict[str, str]:
@@ -75,6 +78,55 @@ def run_once(run_date: dt.date, conf: dict, fail_task: str | None = None, no_ret
     return {"state": state, "wall_seconds": round(wall, 1), "tasks": task_report(dag_run)}
 
 
+def finished_tasks(airflow_home: Path, run_date: dt.date) -> list[tuple]:
+    """(task_id, map_index, state, seconds) of the night's run's finished task instances, read from
+    Airflow's SQLite metadata while the run goes on."""
+    db = airflow_home / "airflow.db"
+    if not db.exists():
+        return []
+    logical = dt.datetime.combine(run_date, dt.time()).strftime("%Y-%m-%d")
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
+            return con.execute(
+                "select ti.task_id, ti.map_index, ti.state, (julianday(ti.end_date) - julianday(ti.start_date)) * 86400 "
+                "from task_instance ti join dag_run dr on ti.dag_id = dr.dag_id and ti.run_id = dr.run_id "
+                f"where dr.dag_id = ? and date(dr.logical_date) = ? and ti.state in ({','.join('?' * len(FINISHED))}) "
+                "order by ti.end_date", (DAG_ID, logical, *FINISHED)).fetchall()
+    except sqlite3.Error:  # locked or mid-migration: the next poll reads it
+        return []
+
+
+def task_line(task_id: str, map_index: int, state: str, seconds: float | None, warehouse: Path, run_date) -> str:
+    """One task as it ended: state, seconds and the key counts of its job's summary file."""
+    from jobs.task_summary import key_counts
+
+    name = task_id if map_index < 0 else f"{task_id}[{map_index}]"
+    target, _, step = task_id.rpartition(".")
+    summary_file = warehouse / "_runs" / str(run_date) / (f"{step}.{target}.json" if target else f"{step}.json")
+    counts = ""
+    if state == "success" and map_index < 0 and summary_file.exists():
+        try:
+            counts = key_counts(json.loads(summary_file.read_text()))
+        except ValueError:
+            counts = ""
+    took = f"{seconds:7.1f} s" if seconds is not None else "      - "
+    return f"  {name:<26} {state:<16} {took}  {counts}".rstrip()
+
+
+def follow(child: subprocess.Popen, airflow_home: Path, run_date: dt.date, warehouse: Path) -> int:
+    """Print each task's line as it ends, until the child exits."""
+    shown: set = set()
+    while True:
+        done = child.poll() is not None
+        for task_id, map_index, state, seconds in finished_tasks(airflow_home, run_date):
+            if (task_id, map_index) not in shown:
+                shown.add((task_id, map_index))
+                click.echo(task_line(task_id, map_index, state, seconds, warehouse, run_date), err=False)
+        if done:
+            return child.returncode
+        time.sleep(2)
+
+
 @click.command()
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=dt.date.today().isoformat(), show_default=True)
 @click.option("--conf", "conf_json", default="{}", help="Run conf (the DAG's Params) as JSON.")
@@ -84,7 +136,9 @@ def run_once(run_date: dt.date, conf: dict, fail_task: str | None = None, no_ret
 @click.option("--no-retries", is_flag=True, help="Set every task's retries to 0.")
 @click.option("--mark-success", default=None, help="Regex of task ids to mark successful without running them.")
 @click.option("--report", type=click.Path(), default=None, help="Also write the result as JSON here.")
-def main(run_date, conf_json, airflow_home, spark_master, fail_task, no_retries, mark_success, report):
+@click.option("--log", "log_file", type=click.Path(), default=None,
+              help="Send Airflow's and Spark's output here and print one line per task instead.")
+def main(run_date, conf_json, airflow_home, spark_master, fail_task, no_retries, mark_success, report, log_file):
     home = Path(airflow_home or os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / "var" / "airflow").resolve()
     home.mkdir(parents=True, exist_ok=True)
     if "_RUN_NIGHTLY_CHILD" not in os.environ:
@@ -97,7 +151,30 @@ def main(run_date, conf_json, airflow_home, spark_master, fail_task, no_retries,
         child += ["--no-retries"] if no_retries else []
         child += ["--mark-success", mark_success] if mark_success else []
         child += ["--report", report] if report else []
-        sys.exit(subprocess.run(child, env={**os.environ, **env, "_RUN_NIGHTLY_CHILD": "1"}).returncode)
+        child_env = {**os.environ, **env, "_RUN_NIGHTLY_CHILD": "1"}
+        if not log_file:
+            sys.exit(subprocess.run(child, env=child_env).returncode)
+        log = Path(log_file).resolve()
+        log.parent.mkdir(parents=True, exist_ok=True)
+        from jobs.config import PipelineConfig
+
+        warehouse = Path(PipelineConfig().warehouse)
+        click.echo(f"{DAG_ID} {run_date.date()}: running; Airflow and Spark output in {log}")
+        with log.open("w") as out:
+            proc = subprocess.Popen(child, env=child_env, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                rc = follow(proc, home, run_date.date(), warehouse)
+            except KeyboardInterrupt:
+                proc.terminate()
+                raise
+        tail = log.read_text(errors="replace").splitlines()
+        summary_at = max((i for i, line in enumerate(tail) if line.startswith(f"{DAG_ID} ")), default=None)
+        if rc != 0:  # the errors, in full: everything the failing run printed after its last task ended
+            click.echo("\n".join(tail[-200:]), err=True)
+        elif summary_at is not None:
+            click.echo("\n".join(tail[summary_at:summary_at + 1]))
+        click.echo(f"full log: {log}; task logs: {home / 'logs'}")
+        sys.exit(rc)
     result = run_once(run_date.date(), json.loads(conf_json), fail_task, no_retries, mark_success)
     click.echo(f"\n{DAG_ID} {run_date.date()}: {result['state']} in {result['wall_seconds']} s")
     for row in result["tasks"]:

@@ -6,7 +6,6 @@ atomically, so rerunning a night leaves one copy of each row.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -18,6 +17,7 @@ from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, Stru
 from jobs import delta_io
 from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
+from jobs.task_summary import echo_summary
 from jobs.texts import read_user_texts
 from jobs.tokens import FAMILIES, FEATURE_SEP, text_columns
 from udfs.arrow_adapter import load_network, score_batches, warm_batches
@@ -122,7 +122,8 @@ def main(target, shards, model_uri, run_date, warehouse):
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     chosen = [int(s) for s in shards.split(",") if s.strip()] or None
-    click.echo(json.dumps(run(start_spark("score"), cfg, target, chosen, model_uri), indent=1))
+    summary = run(start_spark("score"), cfg, target, chosen, model_uri)
+    echo_summary(cfg, "score", summary, f"{target}.{'-'.join(map(str, chosen or [])) or 'all'}")
 
 
 if __name__ == "__main__":

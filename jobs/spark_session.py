@@ -8,27 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from udfs import NUMBA_CACHE_DIR
-from jobs.config import PROJECT_ROOT, driver_java_options
-
-JARS_DIR = Path(os.environ.get("DEMOGRAPHICS_JARS_DIR", PROJECT_ROOT / ".cache" / "jars"))
-
-
-def delta_jars() -> list[str]:
-    if os.environ.get("DEMOGRAPHICS_DELTA_JARS") == "cluster":
-        return []
-    jars = sorted(str(p) for p in JARS_DIR.glob("*.jar"))
-    if not any("delta-spark" in Path(j).name for j in jars):
-        raise RuntimeError(
-            f"Delta Lake JARs not found in {JARS_DIR}; run `make setup` (or set "
-            "DEMOGRAPHICS_DELTA_JARS=cluster where the cluster provides Delta)"
-        )
-    return jars
-
+from jobs.config import delta_jars, driver_java_options
 
 def start_spark(app_name: str = "demographics", master: str | None = None, extra: dict | None = None) -> SparkSession:
     """Build (or reuse) the SparkSession with Delta, Arrow and the project's Python on workers."""

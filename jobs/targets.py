@@ -20,6 +20,7 @@ TEXT_FAMILIES = ("hashtag", "mention", "word", "char", "emoji", "bio_word", "bio
 CAPTION_FAMILIES = ("hashtag", "mention", "word", "char", "emoji")
 MODEL_FAMILIES = ("perceptron", "mlp1", "mlp2", "twin", "logreg", "linsvm")
 BASELINES = ("majority", "name_baseline")
+VOCAB_SIZES = (1000, 2000, 4000, 10000, 20000, 50000)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class TargetDef:
             raise ValueError(f"{self.name}: unknown label sources {sorted(unknown)}")
         if self.model_family not in MODEL_FAMILIES:
             raise ValueError(f"{self.name}: unknown model family {self.model_family!r}; known: {MODEL_FAMILIES}")
+        if self.vocab_size not in VOCAB_SIZES:
+            raise ValueError(f"{self.name}: vocab size {self.vocab_size} not one of {VOCAB_SIZES}")
         if set(self.baselines) - set(BASELINES):
             raise ValueError(f"{self.name}: unknown baselines {sorted(set(self.baselines) - set(BASELINES))}")
 
@@ -73,3 +76,10 @@ def target_def(name: str) -> TargetDef:
 
 def nightly_targets() -> list[str]:
     return [name for name, t in TARGETS.items() if t.nightly]
+
+
+def runnable_targets() -> list[str]:
+    """Targets that have a labeller for one of their sources (the others wait for theirs)."""
+    from jobs.labellers import LABELLERS
+
+    return [name for name, t in TARGETS.items() if set(t.label_sources) & set(LABELLERS)]

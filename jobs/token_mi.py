@@ -13,7 +13,6 @@ report) ever reach the driver. The top N per family become a versioned `vocab`.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -24,11 +23,11 @@ from pyspark.sql.window import Window
 from jobs import delta_io
 from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.split import training_users
-from jobs.targets import TargetDef, target_def
+from jobs.targets import VOCAB_SIZES, TargetDef, target_def
+from jobs.task_summary import echo_summary
 from jobs.texts import read_user_texts
 from jobs.tokens import FEATURE_SEP, class_counts
 
-VOCAB_SIZES = (1000, 2000, 4000, 10000, 20000, 50000)
 
 
 def labelled_users(labels: DataFrame, target: TargetDef) -> DataFrame:
@@ -202,7 +201,7 @@ def main(target, vocab_size, min_users, run_date, warehouse):
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     summary = run(start_spark("token_mi"), cfg, target=target, vocab_size=int(vocab_size), min_users=min_users)
-    click.echo(json.dumps(summary, indent=1, default=str))
+    echo_summary(cfg, "token_mi", summary, target)
 
 
 if __name__ == "__main__":

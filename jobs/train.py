@@ -37,6 +37,7 @@ from jobs.registry import champion_age_days, log_and_gate, set_experiment
 from jobs.reports import figures, network_svg
 from jobs.split import wants_cross_validation
 from jobs.targets import MODEL_FAMILIES, target_def
+from jobs.task_summary import echo_summary
 from jobs.tokens import FEATURE_SEP
 from jobs.training_set import Split, fitted_idf, holdout_split, labelled_feature_data
 from udfs import kernels
@@ -273,14 +274,18 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, f
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     age = champion_age_days(target, cfg.run_date)
     if not force_retrain and age is not None and age < retrain_days:
-        click.echo(f"champion of {target!r} is {age} days old (< {retrain_days}): not retraining")
+        reason = f"champion of {target!r} is {age} days old (< {retrain_days}): not retraining"
+        echo_summary(cfg, "train", {"retrained": False, "reason": reason, "champion_age_days": age}, target)
         return
     kinds = MODEL_KINDS if models == "all" else (tuple(models.split(",")) if models else None)
     out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds,
               register=register or "first",
               hidden=hidden, max_iter=max_iter, max_users=max_users, min_accuracy=min_accuracy, features=features)
     click.echo(format_table(out["metrics"]))
-    click.echo(json.dumps(out["runs"], indent=1))
+    model = out["metrics"][kinds[0] if kinds else target_def(target).model_family]
+    echo_summary(cfg, "train", {"retrained": True, "n_train": out["n_train"], "n_test": out["n_test"],
+                                "test": {m: round(model[m], 4) for m in ("accuracy", "macro_f1", "coverage_at_threshold")},
+                                "runs": out["runs"]}, target)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 
 from jobs.config import PipelineConfig, PROJECT_ROOT
 
-SPARK_JOBS = "generate_world|ingest|labels|token_mi|train|score"
+SPARK_JOBS = r"generate_world|ingest|\w+\.(labels|token_mi|train|score)"
 
 
 @pytest.fixture(scope="module")
@@ -36,55 +36,68 @@ def run_nightly(airflow_world, run_date: str, conf: dict, *extra: str) -> tuple[
            "--spark-master", "local[2]", "--no-retries", "--conf", json.dumps(conf), "--report", str(report), *extra]
     done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1500)
     assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]
-    return done.returncode, json.loads(report.read_text())
+    return done.returncode, {**json.loads(report.read_text()), "stdout": done.stdout}
 
 
 def states(result: dict) -> dict[str, str]:
     return {row["task"]: row["state"] for row in result["tasks"]}
 
 
-def predictions_of(root: Path, run_date: str) -> tuple[int, int]:
-    """(predictions of the night, profiles in shards 0 and 1), read without a JVM."""
+def predictions_of(root: Path, run_date: str, target: str) -> tuple[int, int]:
+    """(the target's predictions of the night, profiles in shards 0 and 1), read without a JVM."""
     from jobs.query import duckdb_connection
 
     con = duckdb_connection(PipelineConfig(warehouse=str(root / "warehouse"), shards=4))
-    scored = con.sql(f"select count(*), count(distinct user_id) from predictions where run_date = DATE '{run_date}'").fetchall()[0]
+    scored = con.sql(f"select count(*), count(distinct user_id) from predictions where run_date = DATE '{run_date}' "
+                     f"and target = '{target}'").fetchall()[0]
     assert scored[0] == scored[1], "duplicated users in predictions"
     profiles = con.sql("select count(*) from profiles where shard in (0, 1)").fetchall()[0][0]
     return scored[0], profiles
 
 
 def test_nightly_run_on_a_tiny_world_succeeds_and_fills_predictions(airflow_world):
+    """Both nightly targets in one run, each from its definition; the output is one line per task."""
     root, _ = airflow_world
     rc, result = run_nightly(airflow_world, "2026-11-22", {
-        "world_users": 4000, "vocab_size": 1000, "hidden_units": 16, "shards": "0,1", "min_accuracy": 0.6})
+        "world_users": 4000, "gender_vocab_size": 1000, "occupation_vocab_size": 1000, "hidden_units": 16,
+        "shards": "0,1", "gender_min_accuracy": 0.6}, "--log", str(root / "logs" / "run.log"))
     assert (rc, result["state"]) == (0, "success"), result
     got = states(result)
-    assert {got[t] for t in ("generate_world", "ingest", "labels", "token_mi", "train", "data_quality", "publish")} == {"success"}
-    assert got["score[0]"] == got["score[1]"] == "success" and "score[2]" not in got  # shards 0,1 -> two groups
-    scored, profiles = predictions_of(root, "2026-11-22")
-    assert scored == profiles > 0
-    marker = json.loads((root / "warehouse" / "_published" / "gender" / "2026-11-22.json").read_text())
-    assert marker["predictions"] == scored
+    assert {got[t] for t in ("generate_world", "ingest")} == {"success"}
+    for target in ("gender", "occupation"):
+        steps = ("enabled", "labels", "token_mi", "train", "data_quality", "publish")
+        assert {got[f"{target}.{t}"] for t in steps} == {"success"}, got
+        # shards 0,1 -> two groups
+        assert got[f"{target}.score[0]"] == got[f"{target}.score[1]"] == "success" and f"{target}.score[2]" not in got
+        scored, profiles = predictions_of(root, "2026-11-22", target)
+        assert scored == profiles > 0
+        marker = json.loads((root / "warehouse" / "_published" / target / "2026-11-22.json").read_text())
+        assert marker["predictions"] == scored
+    printed = result["stdout"].splitlines()
+    assert any(line.split()[:2] == ["occupation.train", "success"] and "macro_f1:" in line for line in printed), printed
+    assert any(line.split()[:2] == ["gender.labels", "success"] and "female:" in line for line in printed), printed
+    assert len(printed) < 40 and (root / "logs" / "run.log").stat().st_size > 10_000
 
 
 def test_an_injected_failing_task_ends_the_run_failed(airflow_world):
     root, _ = airflow_world
-    rc, result = run_nightly(airflow_world, "2026-11-23", {"world_users": 0},
-                             "--fail-task", "labels", "--mark-success", "ingest")
+    rc, result = run_nightly(airflow_world, "2026-11-23", {"world_users": 0, "targets": ["gender"]},
+                             "--fail-task", "gender.labels", "--mark-success", "ingest")
     assert (rc, result["state"]) == (1, "failed")
     got = states(result)
-    assert got["wants_world"] == "success" and got["generate_world"] == "skipped" and got["labels"] == "failed"
+    assert got["wants_world"] == "success" and got["generate_world"] == "skipped" and got["gender.labels"] == "failed"
     for downstream in ("token_mi", "train", "data_quality", "publish"):
-        assert got[downstream] == "upstream_failed", (downstream, got)
+        assert got[f"gender.{downstream}"] == "upstream_failed", (downstream, got)
+    assert got["occupation.enabled"] == "success" and got["occupation.labels"] == "skipped"  # not chosen this run
     assert not (root / "warehouse" / "_published" / "gender" / "2026-11-23.json").exists()
 
 
 def test_a_failing_quality_check_stops_publication(airflow_world):
     """Every Spark job marked done without running: the night has no predictions, so the checks fail."""
     root, _ = airflow_world
-    rc, result = run_nightly(airflow_world, "2026-11-24", {"world_users": 0}, "--mark-success", SPARK_JOBS)
+    rc, result = run_nightly(airflow_world, "2026-11-24", {"world_users": 0, "targets": ["gender"]},
+                             "--mark-success", SPARK_JOBS)
     assert (rc, result["state"]) == (1, "failed")
     got = states(result)
-    assert got["data_quality"] == "failed" and got["publish"] == "upstream_failed"
+    assert got["gender.data_quality"] == "failed" and got["gender.publish"] == "upstream_failed"
     assert not (root / "warehouse" / "_published" / "gender" / "2026-11-24.json").exists()
