@@ -230,9 +230,13 @@ def bench_labels(spark, cfg, users, scales=()):
 
     from jobs import delta_io, labels
     from jobs.fb_links import extract_links
+    from jobs.labellers import facebook_link
+    from jobs.targets import target_def
+
+    tdef = target_def("gender")
 
     with step("labels_from_facebook_links", users_count=users) as rec:
-        rec.update(labels.run(spark, cfg)["labels_by_class"])
+        rec.update(labels.run(spark, cfg, tdef.name)["labels_by_class"])
     profiles = delta_io.read_table(spark, cfg, "profiles")
     fb_profiles = delta_io.read_table(spark, cfg, "fb_profiles")
     offset = 10**10
@@ -252,9 +256,10 @@ def bench_labels(spark, cfg, users, scales=()):
                        .otherwise(F.concat("fb_key", F.lit("x"), copy.cast("string"))))
         with step(f"labels_transforms_{k}x", users_count=users * k) as rec:
             links = extract_links(users_k).withColumn("fb_key", shifted_key).cache()
-            labels.fb_links_rows(links, cfg.run_date).write.format("noop").mode("overwrite").save()
+            facebook_link.fb_links_rows(links, cfg.run_date).write.format("noop").mode("overwrite").save()
             existing = spark.createDataFrame([], delta_io.read_table(spark, cfg, "labels").schema)
-            rows, _ = labels.facebook_labels(labels.resolve_links(links, fb_k), existing, cfg.run_date)
+            rows, _ = labels.source_labels(facebook_link.resolve_links(links, fb_k, tdef.classes), existing, tdef,
+                                           "facebook_link", cfg.run_date)
             rec.update({r["label"]: r["count"] for r in rows.groupBy("label").count().collect()})
             links.unpersist()
 
