@@ -48,6 +48,17 @@ def world(spark, tmp_path_factory):
     return cfg, ingest.run(spark, cfg)
 
 
+def warehouse_beside(cfg: PipelineConfig, root) -> PipelineConfig:
+    """A warehouse of its own under root, its profiles, posts and user_texts linked to cfg's."""
+    import os
+
+    own = cfg.with_(warehouse=str(root / "warehouse"))
+    os.makedirs(own.warehouse)
+    for t in ("profiles", "posts", "user_texts"):
+        os.symlink(cfg.table_path(t), own.table_path(t))
+    return own
+
+
 @pytest.fixture(scope="session")
 def gender_world(spark, world, tmp_path_factory):
     """The generated world with every authentic user labelled from the truth (source 'import'),
@@ -60,10 +71,7 @@ def gender_world(spark, world, tmp_path_factory):
 
     cfg, _ = world
     root = tmp_path_factory.mktemp("gender")
-    own = cfg.with_(warehouse=str(root / "warehouse"))
-    os.makedirs(own.warehouse)
-    for t in ("profiles", "posts", "user_texts"):
-        os.symlink(cfg.table_path(t), own.table_path(t))
+    own = warehouse_beside(cfg, root)
     truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth").where(~F.col("is_fake"))
     delta_io.replace_where(own, "labels", truth.select(
         "user_id", F.lit("gender").alias("target"), F.col("gender").alias("label"), F.lit("import").alias("source"),

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from jobs import labels, score, token_mi, train
 from jobs.labellers.stated_occupation import bio_outcomes
 from jobs.targets import target_def
-from tests.conftest import NIGHT
+from tests.conftest import NIGHT, warehouse_beside
 
 # On this world (seed 11, 5000 users) the model's macro-F1 was 0.428 and the majority's 0.045.
 MARGIN = 0.25
@@ -19,10 +19,7 @@ def test_occupation_beats_the_majority_on_users_who_state_none(spark, world, tmp
 
     cfg, _ = world
     root = tmp_path_factory.mktemp("occupation")
-    own = cfg.with_(warehouse=str(root / "warehouse"))
-    os.makedirs(own.warehouse)
-    for t in ("profiles", "posts", "user_texts"):
-        os.symlink(cfg.table_path(t), own.table_path(t))
+    own = warehouse_beside(cfg, root)
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
     tdef = target_def("occupation")
     truth = spark.read.json(f"{cfg.landing}/{NIGHT}/source=_truth")
