@@ -31,7 +31,8 @@ def set_experiment(target: str, experiment: str | None) -> None:
     mlflow.set_experiment(experiment)
 
 def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> tuple[float | None, str | None]:
-    """The current champion's gate metric on this test set (scored from the users' texts), if any."""
+    """The current champion's gate metric on this test set (scored from the users' own columns --
+    texts, profile metadata -- not from the new model's vocab positions), if any."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -41,7 +42,7 @@ def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> t
     except MlflowException:
         return None, None
     champion = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
-    out = champion.predict(test[["biography", "full_name", "captions"]])
+    out = champion.predict(test.drop(columns=["indices", "counts", "label"], errors="ignore"))
     probs = out[[f"p_{c}" for c in classes]].to_numpy()
     y = test["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     return evaluate(y, probs, classes)[GATE_METRIC], version.version

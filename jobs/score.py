@@ -1,6 +1,7 @@
 """Score every profile (or chosen shards) with the champion model -> Delta `predictions`.
 
-Each profile's texts -> numba tokeniser -> the model's vocab indices (CSR) -> numba forward pass,
+Each profile's rows of the model's feature set (udfs.feature_sets: texts -> numba tokeniser ->
+vocab indices; or profile metadata -> standardised values) -> CSR -> numba forward pass,
 all inside one mapInArrow, one numba thread per Spark task. A night's rows for the scored shards are replaced
 atomically, so rerunning a night leaves one copy of each row.
 """
@@ -19,7 +20,7 @@ from jobs.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
 from jobs.task_summary import echo_summary
 from jobs.texts import read_user_texts
-from jobs.tokens import FAMILIES, FEATURE_SEP, text_columns
+from jobs.tokens import FAMILIES, text_columns
 from udfs.arrow_adapter import load_network, score_batches, warm_batches
 from udfs.kernels import UNCERTAIN
 
@@ -42,17 +43,18 @@ def resolve_champion(target: str, model_uri: str | None = None) -> tuple[str, st
     return str(folder), name, version
 
 
-def score_inputs(texts: DataFrame, shards: list[int] | None = None, families=FAMILIES) -> DataFrame:
-    """(user_id, shard, and the text columns `families` read) of the chosen shards (default: all)
-    from the user_texts table; the scorer tokenises them and looks the tokens up in one pass.
-    A hashtag-only model never ships bios and names to Python; a bio-only one, no captions."""
+def score_inputs(rows: DataFrame, shards: list[int] | None = None, columns: tuple[str, ...] | None = None) -> DataFrame:
+    """(user_id, shard, and the `columns` the model's feature set reads -- default: every text
+    column) of the chosen shards (default: all). A hashtag-only model never ships bios and names
+    to Python; a bio-only one, no captions; a profile-metadata one, no texts at all."""
     if shards:
-        texts = texts.where(F.col("shard").isin(*shards))
-    return texts.select("user_id", "shard", *text_columns(families))
+        rows = rows.where(F.col("shard").isin(*shards))
+    return rows.select("user_id", "shard", *(text_columns(FAMILIES) if columns is None else columns))
 
 
-def model_families(vocab: list[str]) -> tuple[str, ...]:
-    return tuple(sorted({feature.split(FEATURE_SEP, 1)[0] for feature in vocab}))
+def feature_rows(spark: SparkSession, config: PipelineConfig, table: str) -> DataFrame:
+    """The table a feature set reads (user_texts with its clear error when ingest has not built it)."""
+    return read_user_texts(spark, config) if table == "user_texts" else delta_io.read_table(spark, config, table)
 
 
 def predict_batch(inputs: DataFrame, model_folder: str, classes: list[str]) -> DataFrame:
@@ -97,7 +99,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
     warming = InheritableThread(target=warm_workers, args=(spark, folder), name="warm-python-workers", daemon=True)
     warming.start()
     model = load_network(folder)
-    inputs = score_inputs(read_user_texts(spark, config), shards, model_families(model.vocab))
+    features = model.feature_set
+    inputs = score_inputs(feature_rows(spark, config, features.table), shards, features.columns(model))
     rows = prediction_rows(predict_batch(inputs, folder, model.classes), target, model.classes, name, version,
                            config.run_date)
     rows, observed = label_counts(rows, model.classes)

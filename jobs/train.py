@@ -39,9 +39,9 @@ from jobs.split import wants_cross_validation
 from jobs.targets import MODEL_FAMILIES, target_def
 from jobs.task_summary import echo_summary
 from jobs.tokens import FEATURE_SEP
-from jobs.training_set import Split, fitted_idf, holdout_split, labelled_feature_data
+from jobs.training_set import Split, holdout_split, labelled_feature_data
 from udfs import kernels
-from udfs.arrow_adapter import csr_of_lists
+from udfs.feature_sets import TextTokens, feature_set
 from udfs.model import FEATURE_SPECS, NetworkModel
 
 MODEL_KINDS = MODEL_FAMILIES
@@ -123,22 +123,25 @@ def _platt(coef, intercept, X_cal, y_cal) -> list[tuple[np.ndarray, np.ndarray]]
     return [(np.ascontiguousarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64).ravel())]
 
 def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
-                features: str | None = None) -> tuple[NetworkModel, dict]:
-    """Fit one model family and its idf on split.fit (C and calibration on split.calibration)."""
+                features: str | None = None, feature_set_name: str = "text_tokens") -> tuple[NetworkModel, dict]:
+    """Fit one model family and its feature set (idf; means and deviations) on split.fit (C and
+    calibration on split.calibration). `features`: text tokens' weighting."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
     classes = split.classes
-    spec = dict(FEATURE_SPECS[features or DEFAULT_FEATURES[kind]])
-    idf = fitted_idf(split.fit["indices"], len(vocab)) if spec["weighting"] != "binary" else None
-    X, y = split.X("fit", vocab, spec, idf), split.y("fit")
+    chosen = feature_set(feature_set_name)
+    spec = dict(FEATURE_SPECS[features or DEFAULT_FEATURES[kind]]) if chosen is TextTokens else {}
+    spec, idf = chosen.fit(split.fit, vocab, spec)
+    unfitted = NetworkModel(classes, "network", [], vocab, features=spec, idf=idf)  # featurises as scoring will
+    X, y = split.X("fit", unfitted), split.y("fit")
     present = np.unique(y)
     if len(present) != len(classes):
         raise ValueError(f"training data lacks classes: has {present.tolist()} of {len(classes)}")
-    info: dict = {"features": spec["weighting"]}
+    info: dict = {"features": spec["weighting"], "feature_set": spec["set"]}
     if kind in ("logreg", "linsvm"):
-        layer, fit_info = _fit_linear(kind, X, y, split.X("calibration", vocab, spec, idf), split.y("calibration"),
+        layer, fit_info = _fit_linear(kind, X, y, split.X("calibration", unfitted), split.y("calibration"),
                                       len(classes), seed)
         info.update(fit_info, hidden=[], epochs=0)
         return NetworkModel(classes, "network", [layer], vocab, features=spec, idf=idf), info
@@ -165,17 +168,17 @@ def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: in
 
 def split_probs(model: NetworkModel, frame: pd.DataFrame) -> np.ndarray:
     """The model's probabilities for a split's users, through the numba scorer."""
-    offsets, indices = csr_of_lists(frame["indices"])
-    return model.predict_csr(offsets, indices, csr_of_lists(frame["counts"])[1])
+    return model.predict_rows(frame)[0]
 
 def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
-                     min_accuracy: float, features: str | None = None) -> tuple[NetworkModel, dict, np.ndarray, dict]:
+                     min_accuracy: float, features: str | None = None,
+                     feature_set_name: str = "text_tokens") -> tuple[NetworkModel, dict, np.ndarray, dict]:
     """Fit on split.fit, set the 'uncertain' threshold on split.calibration, score split.test:
     (model, test metrics, test probabilities, fit info)."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
     started = dt.datetime.now()
-    model, info = train_model(kind, split, vocab, hidden, seed, max_iter, features)
+    model, info = train_model(kind, split, vocab, hidden, seed, max_iter, features, feature_set_name)
     seconds = (dt.datetime.now() - started).total_seconds()
     # The calibration users' probabilities from a model that did not see them.
     held_out = info.pop("calibration_probs", None)
@@ -191,6 +194,19 @@ def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, see
                    accuracy_at_threshold=float((probs.argmax(axis=1) == split.y("test"))[kept].mean()) if kept.any() else float("nan"))
     return model, metrics, probs, info
 
+def model_inputs(spark: SparkSession, config: PipelineConfig, tdef, vocab_version: str | None) -> tuple[str, list[str]]:
+    """(version, input features) of the model: for text tokens the vocab token_mi chose (default:
+    the newest of the target's vocab family); a fixed feature set's own feature names."""
+    if tdef.feature_set != TextTokens.name:
+        return f"{tdef.feature_set}-v1", list(feature_set(tdef.feature_set).FEATURES)
+    vocab_all = delta_io.read_table(spark, config, "vocab").where(F.col("target") == tdef.name)
+    if vocab_version is None:
+        vocab_version = vocab_all.where(F.col("version").contains(f"-{tdef.vocab_family}-")).agg(F.max("version")).first()[0]
+        if vocab_version is None:
+            raise RuntimeError(f"no {tdef.vocab_family} vocab for target {tdef.name!r}: run the token_mi job first")
+    vocab_pd = vocab_all.where(F.col("version") == vocab_version).orderBy("index").select("family", "token").toPandas()
+    return vocab_version, [f"{f}{FEATURE_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
+
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_version: str | None = None,
         models: tuple[str, ...] | None = None, register: str | None = "first", hidden: int | None = None,
         max_iter: int = 30, max_users: int = 600_000, seed: int = 0, min_accuracy: float | None = None,
@@ -204,15 +220,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     register = models[0] if register == "first" else register  # None: nothing registered
     hidden = hidden or tdef.hidden_units
     min_accuracy = tdef.min_accuracy if min_accuracy is None else min_accuracy
-    vocab_all = delta_io.read_table(spark, config, "vocab").where(F.col("target") == target)
-    if vocab_version is None:
-        latest = vocab_all.where(F.col("version").contains(f"-{tdef.vocab_family}-")).agg(F.max("version")).first()[0]
-        if latest is None:
-            raise RuntimeError(f"no {tdef.vocab_family} vocab for target {target!r}: run the token_mi job first")
-        vocab_version = latest
-    vocab = vocab_all.where(F.col("version") == vocab_version)
-    vocab_pd = vocab.orderBy("index").select("family", "token").toPandas()
-    vocab_features = [f"{f}{FEATURE_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
+    vocab_version, vocab_features = model_inputs(spark, config, tdef, vocab_version)
     data = labelled_feature_data(spark, config, tdef, vocab_features, max_users)
     split = holdout_split(data, classes)
     set_experiment(target, experiment)
@@ -224,7 +232,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     report_root = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
     for kind in models:
         model, metrics, probs, info = fit_and_evaluate(kind, split, vocab_features, hidden, seed, max_iter,
-                                                       min_accuracy, features)
+                                                       min_accuracy, features, tdef.feature_set)
         curve = coverage_curve(split.y("test"), probs)
         model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date)}
         folder = report_root / kind
@@ -234,7 +242,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         for chart in (report_root / "top_tokens.png", report_root / "top_by_mi.csv"):
             if chart.exists():
                 arts.append(chart)
-        params = {**base_params, "model": kind, "features": info["features"], "hidden": json.dumps(info["hidden"]),
+        params = {**base_params, "model": kind, "features": info["features"], "feature_set": info["feature_set"], "hidden": json.dumps(info["hidden"]),
                   "max_iter": max_iter, "epochs": json.dumps(info["epochs"]), **({"C": info["C"]} if "C" in info else {})}
         results[kind] = log_and_gate(model, kind, params, metrics, arts, split.test, target if kind == register else None)
         results[kind].update(sklearn=info.get("sklearn"), model=model)

@@ -21,7 +21,8 @@ from jobs.texts import read_user_texts
 from jobs.token_mi import labelled_users
 from jobs.tokens import with_vocab_indices
 from udfs.arrow_adapter import csr_of_lists
-from udfs.model import input_values, vocab_groups
+from udfs.feature_sets import ProfileNumeric
+from udfs.model import NetworkModel, input_values
 
 
 def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_texts: str = "test",
@@ -44,28 +45,39 @@ def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_
     kept = [F.col(c) if keep_texts == "all" else F.when(F.col("is_test"), F.col(c)).alias(c) for c in ("biography", "captions")]
     return indexed.select("user_id", "label", "full_name", "is_test", "is_calibration", "indices", "counts", *kept)
 
+def profile_frame(profiles: DataFrame, labelled: DataFrame, keep_texts: str = "test",
+                  test_fold: int | None = None) -> DataFrame:
+    """(user_id, label, is_test, is_calibration, and the profile columns profile_numeric reads)
+    of labelled users; keep_texts and test_fold as in feature_frame (every column is kept: they
+    are what the champion is scored from)."""
+    test = is_test_user(F.col("user_id")) if test_fold is None else F.col("fold") == test_fold
+    return profiles.join(labelled, "user_id").select(
+        "user_id", "label", test.alias("is_test"), (~test & is_calibration_user(F.col("user_id"))).alias("is_calibration"),
+        *[c for c in ProfileNumeric.COLUMNS])
+
+
 def csr_matrix(indices: pd.Series, width: int, counts: pd.Series | None = None, features: dict | None = None,
                idf: np.ndarray | None = None, groups: np.ndarray | None = None):
     """scipy CSR of the users' vocab positions: presence, or the values of a feature spec."""
-    import scipy.sparse as sp
-
     offsets, values = csr_of_lists(indices)
-    data = np.ones(len(values), dtype=np.float64)
+    data = None
     if features is not None and features.get("weighting", "binary") != "binary":
         data = input_values(features, idf, offsets, values, csr_of_lists(counts)[1] if counts is not None else None, groups)
-    return sp.csr_matrix((data, values, offsets - offsets[0]), shape=(len(indices), width))
+    return scipy_csr(offsets, values, data, width)
 
-def fitted_idf(indices: pd.Series, width: int) -> np.ndarray:
-    """Smoothed idf over these users: ln((1 + n) / (1 + users with the token)) + 1."""
-    _, values = csr_of_lists(indices)
-    df = np.bincount(values, minlength=width).astype(np.float64)
-    return np.log((1.0 + len(indices)) / (1.0 + df)) + 1.0
+def scipy_csr(offsets: np.ndarray, indices: np.ndarray, values: np.ndarray | None, width: int):
+    """A feature set's CSR (values None = presence) as a scipy matrix for the fitting libraries."""
+    import scipy.sparse as sp
+
+    data = np.ones(len(indices), dtype=np.float64) if values is None else values
+    return sp.csr_matrix((data, indices, offsets - offsets[0]), shape=(len(offsets) - 1, width))
 
 
 @dataclass
 class Split:
     """One evaluation's users: `fit` trains the model, `calibration` sets thresholds and
-    calibration, `test` is only scored. Frames hold label, indices, counts (and texts)."""
+    calibration, `test` is only scored. Frames hold label and the feature set's columns
+    (text tokens: indices, counts, and texts)."""
     fit: pd.DataFrame
     calibration: pd.DataFrame
     test: pd.DataFrame
@@ -74,9 +86,9 @@ class Split:
     def y(self, part: str) -> np.ndarray:
         return getattr(self, part)["label"].map({c: i for i, c in enumerate(self.classes)}).to_numpy()
 
-    def X(self, part: str, vocab: list[str], features: dict, idf):
-        frame = getattr(self, part)
-        return csr_matrix(frame["indices"], len(vocab), frame["counts"], features, idf, vocab_groups(vocab, features))
+    def X(self, part: str, model: NetworkModel):
+        """The part's input values as the model's feature set computes them (as scoring will)."""
+        return scipy_csr(*model.inputs(getattr(self, part)), len(model.vocab))
 
     @property
     def majority(self) -> int:
@@ -91,10 +103,21 @@ def holdout_split(data: pd.DataFrame, classes: list[str]) -> Split:
 
 def labelled_feature_data(spark: SparkSession, config: PipelineConfig, tdef, features: list[str], max_users: int,
                           keep_texts: str = "test") -> pd.DataFrame:
-    """Every labelled user's vocab positions and counts, split flags (and texts), ordered by id."""
+    """Every labelled user's rows of the target's feature set (text tokens: vocab positions and
+    counts, and texts; profile_numeric: profile columns) and split flags, ordered by id."""
     labelled = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
     n_labelled = labelled.count()
     if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
         keep = int(1_000_000 * max_users / n_labelled)
         labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
-    return feature_frame(read_user_texts(spark, config), labelled, features, keep_texts).orderBy("user_id").toPandas()
+    rows = TRAINING_ROWS[tdef.feature_set](spark, config, labelled, features, keep_texts)
+    return rows.orderBy("user_id").toPandas()
+
+
+# Per feature set (udfs.feature_sets): its labelled users' rows, read from the table it names.
+TRAINING_ROWS = {
+    "text_tokens": lambda spark, config, labelled, vocab, keep: feature_frame(
+        read_user_texts(spark, config), labelled, vocab, keep),
+    "profile_numeric": lambda spark, config, labelled, vocab, keep: profile_frame(
+        delta_io.read_table(spark, config, ProfileNumeric.table), labelled, keep),
+}

@@ -58,7 +58,7 @@ def test_numba_path_agrees_with_mlflow_spark_udf(spark, gender_world, trained):
     texts = spark.read.format("delta").load(cfg.table_path("user_texts"))
     inputs = score.score_inputs(texts, [0]).cache()  # every text column, for the pyfunc
     # The job hands the scorer only the columns the model's families read: same scores.
-    job_inputs = score.score_inputs(texts, [0], score.model_families(model.vocab))
+    job_inputs = score.score_inputs(texts, [0], model.feature_set.columns(model))
     assert set(job_inputs.columns) < set(inputs.columns)
     ours = score.predict_batch(job_inputs, folder, model.classes)
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{name}/{version}", env_manager="local",
@@ -94,7 +94,7 @@ def test_a_tfidf_model_scores_the_same_in_spark_as_on_the_training_path(spark, g
     assert model.weighted
     folder = str(model.save(tmp_path / "logreg"))
     texts = spark.read.format("delta").load(gender_world.table_path("user_texts"))
-    inputs = score.score_inputs(texts, [0, 1], score.model_families(model.vocab))
+    inputs = score.score_inputs(texts, [0, 1], model.feature_set.columns(model))
     ours = score.predict_batch(inputs, folder, model.classes).toPandas().sort_values("user_id").reset_index(drop=True)
     vectors = (with_vocab_indices(texts.where(F.col("shard").isin(0, 1)), model.vocab, keep=("user_id",))
                .toPandas().sort_values("user_id").reset_index(drop=True))

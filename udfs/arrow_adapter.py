@@ -47,16 +47,13 @@ def load_network(source: str) -> NetworkModel:
 
 
 def score_batches(batches, source: str, id_columns: tuple[str, ...] = ("user_id", "shard")):
-    """mapInArrow body: batches with id columns + the users' texts (biography, full_name, captions)
-    or `indices` (list<int32> vocab positions) -> ids, label, confidence, p_<class>."""
+    """mapInArrow body: batches with id columns + the columns the model's feature set reads (the
+    users' texts or `indices`, list<int32> vocab positions; profile metadata) -> ids, label,
+    confidence, p_<class>."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core per Spark task: no oversubscription
     model = load_network(source)
     for batch in batches:
-        if "indices" in batch.schema.names:  # each listed token counted once
-            offsets, indices, counts = (*csr_of(batch.column("indices")), None)
-        else:
-            offsets, indices, counts = model.indices_of_texts(batch)
-        probs = model.predict_csr(offsets, indices, counts)
+        probs, offsets = model.predict_rows(batch)
         labels, confidence = model.label(probs, offsets)
         columns = [batch.column(c) for c in id_columns]
         columns += [pa.array(labels.astype(str)), pa.array(confidence.astype(np.float32))]
@@ -68,10 +65,7 @@ def score_batches(batches, source: str, id_columns: tuple[str, ...] = ("user_id"
 def warm_batches(batches, source: str):
     """mapInArrow body that readies a Python worker for score_batches: imports, the model, and
     numba's compiled tokeniser and forward pass loaded from the cache, by scoring one sample user."""
-    sample = pa.RecordBatch.from_arrays(
-        [pa.array(["#a b"]), pa.array(["a b"]), pa.array([["#a b 🙂"]], pa.list_(pa.string()))],
-        names=["biography", "full_name", "captions"])
-    for _ in score_batches(iter([sample]), source, id_columns=()):
+    for _ in score_batches(iter([load_network(source).feature_set.sample()]), source, id_columns=()):
         pass
     for batch in batches:
         yield pa.RecordBatch.from_arrays([pa.array(np.ones(batch.num_rows, np.int64))], names=["ready"])

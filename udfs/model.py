@@ -4,9 +4,11 @@ Saved as weights.npz (W/b of every layer of every net, the idf vector) + model.j
 kind, vocab, feature spec, threshold), so the numba scorer never needs the training library.
 A linear model (logistic regression, a calibrated linear SVM) is a network of one layer.
 
-The feature spec says how a user's tokens become input values: `binary` (presence) or `tfidf`
-(tf or sublinear tf, times the idf of the training users, l2-normalised per user -- `l2: row` --
-or per user and token family -- `l2: family`).
+The feature spec names its feature set (`set`, udfs.feature_sets; text_tokens when absent) and
+what that set fitted. For text tokens it says how tokens become input values: `binary`
+(presence) or `tfidf` (tf or sublinear tf, times the idf of the training users, l2-normalised
+per user -- `l2: row` -- or per user and token family -- `l2: family`); for profile_numeric,
+the fitting users' means and deviations.
 """
 from __future__ import annotations
 
@@ -45,6 +47,17 @@ class NetworkModel:
     def weighted(self) -> bool:
         return self.features.get("weighting", "binary") != "binary"
 
+    @property
+    def feature_set(self):
+        """The feature-set plugin (udfs.feature_sets) that turns this model's input rows into values."""
+        from udfs.feature_sets import feature_set
+
+        return feature_set(self.features.get("set", "text_tokens"))
+
+    def inputs(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """CSR (offsets, indices, values or None = presence) of an Arrow batch or pandas frame."""
+        return self.feature_set.csr(self, rows)
+
     # ---- inputs
     def indices_of_texts(self, batch) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """CSR (offsets, sorted distinct vocab indices, token counts or None) of an Arrow batch
@@ -76,7 +89,16 @@ class NetworkModel:
 
     # ---- scoring
     def predict_csr(self, offsets, indices, counts=None) -> np.ndarray:
-        values = self.values_of(offsets, indices, counts)
+        """Probabilities of text-token CSR rows (counts for tf-idf features)."""
+        return self.predict_values(offsets, indices, self.values_of(offsets, indices, counts))
+
+    def predict_rows(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, offsets) of rows in whatever form the feature set reads."""
+        offsets, indices, values = self.inputs(rows)
+        return self.predict_values(offsets, indices, values), offsets
+
+    def predict_values(self, offsets, indices, values) -> np.ndarray:
+        """The numba forward pass over weighted CSR rows (values None = presence)."""
         if self.kind == "twin":
             return kernels.predict_twin(offsets, indices, self.nets, values)
         return kernels.predict_network(offsets, indices, self.nets[0], len(self.classes), values)
@@ -158,12 +180,3 @@ def output_frame(model: NetworkModel, probs: np.ndarray, offsets: np.ndarray | N
         out[f"p_{c}"] = probs[:, i]
     return out
 
-
-def __getattr__(name: str):
-    # The MLflow face lives in udfs.pyfunc so scoring workers never import mlflow; models logged
-    # when it lived here still unpickle through this name.
-    if name == "PyfuncNetwork":
-        from udfs.pyfunc import PyfuncNetwork
-
-        return PyfuncNetwork
-    raise AttributeError(name)
