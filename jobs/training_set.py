@@ -20,7 +20,7 @@ from jobs.split import is_calibration_user, is_test_user
 from jobs.texts import read_user_texts
 from jobs.token_mi import labelled_users
 from jobs.tokens import with_vocab_indices
-from udfs.arrow_adapter import csr_of_lists
+from udfs.csr import csr_of_lists
 from udfs.feature_sets import ProfileNumeric
 from udfs.model import NetworkModel, input_values
 

@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from udfs import kernels
-from udfs.arrow_adapter import csr_of
+from udfs.csr import csr_of
 
 RNG = np.random.default_rng(0)
 

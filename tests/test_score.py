@@ -88,7 +88,7 @@ def test_a_tfidf_model_scores_the_same_in_spark_as_on_the_training_path(spark, g
     """The scorer hands a weighted model each token's count: Spark's mapInArrow scores equal the
     model on the indices and counts train builds (jobs.tokens.with_vocab_indices)."""
     from jobs import train
-    from udfs.arrow_adapter import csr_of_lists
+    from udfs.csr import csr_of_lists
 
     model = trained["_models"]["logreg"]["model"]
     assert model.weighted

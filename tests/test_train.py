@@ -6,7 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import evaluation, registry, train, training_set
-from udfs.arrow_adapter import csr_of_lists
+from udfs.csr import csr_of_lists
 from jobs.split import is_test_user
 from udfs.model import NetworkModel
 

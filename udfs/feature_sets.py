@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from udfs.csr import csr_of, csr_of_lists
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -53,8 +55,6 @@ class TextTokens:
         """(spec, idf): tf-idf needs the fitting users' idf; presence needs nothing."""
         if spec.get("weighting", "binary") == "binary":
             return dict(spec, set="text_tokens"), None
-        from udfs.arrow_adapter import csr_of_lists
-
         _, values = csr_of_lists(frame["indices"])
         df = np.bincount(values, minlength=len(vocab)).astype(np.float64)
         return dict(spec, set="text_tokens"), np.log((1.0 + len(frame)) / (1.0 + df)) + 1.0
@@ -69,8 +69,6 @@ class TextTokens:
     @staticmethod
     def csr(model: "NetworkModel", rows) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Texts (tokenised as in training) or an `indices` column (each listed token once)."""
-        from udfs.arrow_adapter import csr_of, csr_of_lists
-
         arrow = isinstance(rows, (pa.RecordBatch, pa.Table))
         names = rows.schema.names if arrow else list(rows.columns)
         if "indices" in names:

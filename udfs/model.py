@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from udfs import kernels
+from udfs.feature_sets import feature_set
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,8 +51,6 @@ class NetworkModel:
     @property
     def feature_set(self):
         """The feature-set plugin (udfs.feature_sets) that turns this model's input rows into values."""
-        from udfs.feature_sets import feature_set
-
         return feature_set(self.features.get("set", "text_tokens"))
 
     def inputs(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
