@@ -37,16 +37,16 @@ $(UV):
 	$(PY) -m udfs.warm
 	touch $@
 
-# The driver JVM's class archive (jobs/jvm_archive.py): every job's JVM starts without loading
+# The driver JVM's class archive (runtime/jvm_archive.py): every job's JVM starts without loading
 # Spark's and Delta's classes one by one. It belongs to this JDK and these JARs.
-.cache/jvm/spark-driver.jsa: jobs/jvm_archive.py .venv/.synced-bytecode .cache/jars/.fetched | .cache/numba/.warm
-	$(PY) -m jobs.jvm_archive
+.cache/jvm/spark-driver.jsa: runtime/jvm_archive.py .venv/.synced-bytecode .cache/jars/.fetched | .cache/numba/.warm
+	$(PY) -m runtime.jvm_archive
 
 # One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):
 # generate a sample world -> ingest -> per target (gender, occupation): labels -> token_mi -> train -> score
 # (mapped) -> checks -> publish. One line per task as it ends; Airflow's and Spark's output in var/logs/.
 run: setup
-	$(PY) -m jobs.run_nightly --run-date $(RUN_DATE) --report var/run-report.json --log var/logs/run-$(RUN_DATE).log \
+	$(PY) -m runtime.run_nightly --run-date $(RUN_DATE) --report var/run-report.json --log var/logs/run-$(RUN_DATE).log \
 	    --conf '{"world_users": $(USERS), "gender_vocab_size": $(VOCAB_SIZE), "gender_model_family": "$(MODEL)"}'
 	$(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
 	$(PY) -m jobs.query duckdb "select target, label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
@@ -55,7 +55,7 @@ run: setup
 # (MODELS=all trains every family).
 TARGETS ?= gender occupation
 run-jobs: setup
-	$(PY) -m jobs.generate_world --users $(USERS) --seed $(SEED)
+	$(PY) -m world.generate --users $(USERS) --seed $(SEED)
 	$(PY) -m jobs.ingest
 	for t in $(TARGETS); do \
 	    $(PY) -m jobs.labels --target $$t && \
@@ -72,7 +72,7 @@ bench: setup
 
 # Airflow standalone (scheduler, API server, UI) on http://127.0.0.1:8080, project-local home (var/airflow).
 airflow-ui: setup
-	$(PY) -m jobs.airflow_ui
+	$(PY) -m runtime.airflow_ui
 
 # The MLflow UI on the project's own store (var/mlflow), localhost only.
 mlflow-ui: setup

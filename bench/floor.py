@@ -44,8 +44,8 @@ def ingest_floor(spark, config, scratch: str) -> dict[str, float]:
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("--scratch", required=True, help="Folder for the throwaway Delta tables.")
 def main(landing, run_date, scratch):
-    from jobs.config import config_from_cli
-    from jobs.spark_session import start_spark
+    from runtime.config import config_from_cli
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, landing=landing)
     click.echo(json.dumps(ingest_floor(start_spark("ingest_floor"), cfg, scratch)))

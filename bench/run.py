@@ -132,7 +132,8 @@ def per_step_seconds(summary: dict) -> dict:
 def bench_generate_ingest(spark, cfg, users, rerun=True, keep=False):
     from pathlib import Path
 
-    from jobs import generate_world, ingest
+    from jobs import ingest
+    from world import generate as generate_world
 
     meta = Path(cfg.landing) / str(cfg.run_date) / "world_meta.json"
     if keep and meta.exists() and json.loads(meta.read_text()).get("users") == users:
@@ -228,7 +229,8 @@ def bench_labels(spark, cfg, users, scales=()):
     same share of users), written to Spark's no-op sink."""
     from pyspark.sql import functions as F
 
-    from jobs import delta_io, labels
+    from jobs import labels
+    from runtime import delta_io
     from jobs.fb_links import extract_links
     from jobs.labellers import facebook_link
     from jobs.targets import target_def
@@ -359,7 +361,7 @@ def bench_cross_validation(spark, root):
     """jobs.crowdflower's import and 5-fold cross-validation on the real CrowdFlower data, logreg
     next to the TF-IDF + LR reference it is judged against (both timed inside the same folds)."""
     from jobs import crowdflower, cross_validation
-    from jobs.config import PipelineConfig
+    from runtime.config import PipelineConfig
 
     if not crowdflower.DEFAULT_CSV.exists():
         print(f"[bench] cross_validation: {crowdflower.DEFAULT_CSV} not found, section skipped", flush=True)
@@ -422,7 +424,8 @@ def bench_score(spark, cfg, users):
     import mlflow
     from pyspark.sql import functions as F
 
-    from jobs import delta_io, score, token_mi, train
+    from jobs import score, token_mi, train
+    from runtime import delta_io
     from jobs import texts as texts_job
 
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{os.path.abspath(cfg.warehouse)}/../mlflow.db"
@@ -505,8 +508,8 @@ def bench_score(spark, cfg, users):
 @click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
 @click.option("--rerun/--no-rerun", default=True, help="Also time a no-op rerun of ingest.")
 def main(users, mi_scales, root, sections, keep, rerun):
-    from jobs.config import PipelineConfig
-    from jobs.spark_session import start_spark
+    from runtime.config import PipelineConfig
+    from runtime.spark_session import start_spark
 
     if not keep:
         shutil.rmtree(root, ignore_errors=True)

@@ -11,7 +11,7 @@ import json
 import click
 import pandas as pd
 
-from jobs.config import PipelineConfig
+from runtime.config import PipelineConfig
 from jobs.occupations import bio_label
 from jobs.query import duckdb_connection
 from jobs.targets import target_def

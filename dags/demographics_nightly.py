@@ -23,10 +23,9 @@ PROJECT = Path(__file__).resolve().parent.parent
 if str(PROJECT) not in sys.path:  # the DAG processor puts only dags/ on the path
     sys.path.insert(0, str(PROJECT))
 
-from jobs.config import spark_submit_settings  # noqa: E402
+from runtime.config import spark_submit_settings  # noqa: E402
 from jobs.targets import MODEL_FAMILIES, TARGETS, VOCAB_SIZES, nightly_targets, runnable_targets  # noqa: E402
 
-JOBS = PROJECT / "jobs"
 SHARD_COUNT = int(os.environ.get("DEMOGRAPHICS_SHARDS", "16"))
 SCORE_GROUPS = 4  # spark-submits per target and night, each scoring its share of the shards
 RUN_DATE = "{{ ds }}"
@@ -59,8 +58,13 @@ for _name in GROUPS:
 
 
 def _job(task_id: str, module: str, args: list[str], **kwargs) -> SparkSubmitOperator:
-    return SparkSubmitOperator(task_id=task_id, application=str(JOBS / f"{module}.py"), application_args=args,
+    """A spark-submit of the project's module `module` (dotted, e.g. jobs.ingest)."""
+    return SparkSubmitOperator(task_id=task_id, application=application(module), application_args=args,
                                name=f"demographics-{task_id}", **SUBMIT, **kwargs)
+
+
+def application(module: str) -> str:
+    return str(PROJECT.joinpath(*module.split(".")).with_suffix(".py"))
 
 
 @task.short_circuit(ignore_downstream_trigger_rules=False)
@@ -110,23 +114,23 @@ with DAG(
     tags=["demographics"],
     doc_md=__doc__,
 ) as dag:
-    generate = _job("generate_world", "generate_world", ["--users", "{{ params.world_users }}", "--run-date", RUN_DATE])
-    ingest = _job("ingest", "ingest", ["--run-date", RUN_DATE], trigger_rule="none_failed")
+    generate = _job("generate_world", "world.generate", ["--users", "{{ params.world_users }}", "--run-date", RUN_DATE])
+    ingest = _job("ingest", "jobs.ingest", ["--run-date", RUN_DATE], trigger_rule="none_failed")
     wants_world() >> generate >> ingest
 
     for name in GROUPS:
         with TaskGroup(group_id=name, tooltip=f"{name}: {', '.join(TARGETS[name].classes)}"):
             on = enabled(name)
-            labels = _job("labels", "labels", ["--target", name, "--run-date", RUN_DATE])
-            token_mi = _job("token_mi", "token_mi", ["--target", name, "--vocab-size",
+            labels = _job("labels", "jobs.labels", ["--target", name, "--run-date", RUN_DATE])
+            token_mi = _job("token_mi", "jobs.token_mi", ["--target", name, "--vocab-size",
                                                      f"{{{{ params.{name}_vocab_size }}}}", "--run-date", RUN_DATE])
-            train = _job("train", "train", [
+            train = _job("train", "jobs.train", [
                 "--target", name, "--models", f"{{{{ params.{name}_model_family }}}}",
                 "--hidden", "{{ params.hidden_units }}", "--force-retrain", "{{ params.force_retrain }}",
                 "--min-accuracy", f"{{{{ params.{name}_min_accuracy }}}}", "--run-date", RUN_DATE])
             groups = shard_groups(name)
             score = SparkSubmitOperator.partial(
-                task_id="score", application=str(JOBS / "score.py"), name=f"demographics-{name}-score",
+                task_id="score", application=application("jobs.score"), name=f"demographics-{name}-score",
                 max_active_tis_per_dagrun=1, **SUBMIT,
             ).expand(application_args=groups)
             checks = data_quality(name)

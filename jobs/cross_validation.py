@@ -23,8 +23,9 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io, evaluation, train, training_set
-from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
+from jobs import evaluation, train, training_set
+from runtime import delta_io
+from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.split import DEFAULT_FOLDS, with_folds
 from jobs.targets import target_def
 from jobs.texts import read_user_texts
@@ -138,7 +139,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", fol
 @click.option("--warehouse", default=None)
 @click.option("--out", default=None, help="Default: var/evaluations/<target>-<timestamp>.")
 def main(target, folds, vocab_size, models, features, min_users, run_date, warehouse, out):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     out = out or PROJECT_ROOT / "var" / "evaluations" / f"{target}-{dt.datetime.now():%Y%m%dT%H%M%S}"

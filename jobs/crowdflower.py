@@ -20,7 +20,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 
 from jobs import ingest
-from jobs.config import PROJECT_ROOT, PipelineConfig
+from runtime.config import PROJECT_ROOT, PipelineConfig
 
 DEFAULT_CSV = PROJECT_ROOT.parent / "shared" / "data" / "twitter_gender_crowdflower" / "gender-classifier-DFE-791531.csv"
 ID_BASE = 9_000_000_000_000  # keeps imported ids apart from platform ids
@@ -89,7 +89,7 @@ def evaluate_all(spark: SparkSession, config: PipelineConfig, csv: str | Path, v
 @click.option("--models", default="logreg,linsvm,mlp1", show_default=True)
 @click.option("--import-only", is_flag=True, help="Only import; do not train or evaluate.")
 def main(csv, warehouse, vocab_size, folds, models, import_only):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = PipelineConfig(warehouse=warehouse, landing=str(Path(warehouse).parent / "landing"), run_date=dt.date(2026, 11, 22))
     spark = start_spark("crowdflower")

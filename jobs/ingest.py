@@ -18,10 +18,11 @@ import click
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io, texts
-from jobs.config import PipelineConfig, config_from_cli
+from jobs import texts
+from runtime import delta_io
+from runtime.config import PipelineConfig, config_from_cli
 from jobs.targets import SOURCE_PRIORITY, TARGETS
-from jobs.task_summary import echo_summary
+from runtime.task_summary import echo_summary
 from schemas import landing as L
 
 JSON_SOURCES = {"profiles": L.PROFILE_FIELDS, "posts": L.POST_FIELDS, "labels": L.LABEL_FIELDS}
@@ -365,7 +366,7 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
 @click.option("--landing", default=None, help="Landing root (default: $DEMOGRAPHICS_LANDING or ./landing).")
 @click.option("--shards", type=int, default=None, help="Number of profile shards.")
 def main(run_date, warehouse, landing, shards):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse, landing=landing, shards=shards)
     summary = run(start_spark("ingest"), cfg)

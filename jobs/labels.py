@@ -16,10 +16,10 @@ import click
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
-from jobs.config import PipelineConfig, config_from_cli
+from runtime import delta_io
+from runtime.config import PipelineConfig, config_from_cli
 from jobs.labellers import labeller
-from jobs.task_summary import echo_summary
+from runtime.task_summary import echo_summary
 from jobs.targets import SOURCE_PRIORITY, TargetDef, target_def
 
 
@@ -68,7 +68,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender") -> 
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
 def main(target, run_date, warehouse):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     echo_summary(cfg, "labels", run(start_spark(f"labels-{target}"), cfg, target), target)

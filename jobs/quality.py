@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jobs.config import PipelineConfig
+from runtime.config import PipelineConfig
 from jobs.query import duckdb_connection, existing_tables
 from jobs.targets import target_def
 

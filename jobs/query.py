@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from jobs.config import PipelineConfig
+from runtime.config import PipelineConfig
 from schemas import TABLES
 
 
@@ -60,7 +60,7 @@ def duckdb(config, sql):
 @click.pass_obj
 def spark(config, sql, rows):
     """Run SQL with Spark SQL."""
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     session = start_spark("query")
     register_spark_views(session, config)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jobs.config import PROJECT_ROOT
+from runtime.config import PROJECT_ROOT
 from jobs.evaluation import evaluate
 from udfs.model import NetworkModel
 from udfs.pyfunc import PyfuncNetwork

@@ -15,10 +15,10 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, StructField, StructType
 
-from jobs import delta_io
-from jobs.config import PipelineConfig, config_from_cli
+from runtime import delta_io
+from runtime.config import PipelineConfig, config_from_cli
 from jobs.targets import target_def
-from jobs.task_summary import echo_summary
+from runtime.task_summary import echo_summary
 from jobs.texts import read_user_texts
 from jobs.tokens import FAMILIES, text_columns
 from udfs.arrow_adapter import load_network, score_batches, warm_batches
@@ -121,7 +121,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
 def main(target, shards, model_uri, run_date, warehouse):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     chosen = [int(s) for s in shards.split(",") if s.strip()] or None

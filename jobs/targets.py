@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobs import world_vocab
+from world import vocab as world_vocab
 
 # Higher wins when a user has labels from several sources for one target.
 SOURCE_PRIORITY = {"manual": 5, "import": 4, "facebook_link": 3, "stated_occupation": 2, "stated_location": 1}

@@ -15,8 +15,8 @@ import click
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
-from jobs.config import PipelineConfig, config_from_cli
+from runtime import delta_io
+from runtime.config import PipelineConfig, config_from_cli
 from jobs.tokens import user_texts
 
 
@@ -45,7 +45,7 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
 def main(run_date, warehouse):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     click.echo(json.dumps(run(start_spark("user_texts"), cfg), indent=1))

@@ -20,11 +20,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from jobs import delta_io
-from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
+from runtime import delta_io
+from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.split import training_users
 from jobs.targets import VOCAB_SIZES, TargetDef, target_def
-from jobs.task_summary import echo_summary
+from runtime.task_summary import echo_summary
 from jobs.texts import read_user_texts
 from jobs.tokens import FEATURE_SEP, class_counts
 
@@ -197,7 +197,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
 def main(target, vocab_size, min_users, run_date, warehouse):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     summary = run(start_spark("token_mi"), cfg, target=target, vocab_size=int(vocab_size), min_users=min_users)

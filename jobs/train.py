@@ -30,14 +30,14 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
-from jobs.config import PROJECT_ROOT, PipelineConfig, config_from_cli
+from runtime import delta_io
+from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.evaluation import baselines, coverage_curve, evaluate, format_table, threshold_for
 from jobs.registry import champion_age_days, log_and_gate, set_experiment
 from jobs.reports import figures, network_svg
 from jobs.split import wants_cross_validation
 from jobs.targets import MODEL_FAMILIES, target_def
-from jobs.task_summary import echo_summary
+from runtime.task_summary import echo_summary
 from jobs.tokens import FEATURE_SEP
 from jobs.training_set import Split, holdout_split, labelled_feature_data
 from udfs import kernels
@@ -277,7 +277,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
                    "Default: the target's.")
 def main(target, vocab_version, models, register, hidden, max_iter, max_users, features, run_date, warehouse,
          force_retrain, retrain_days, min_accuracy):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
     age = champion_age_days(target, cfg.run_date)

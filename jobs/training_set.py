@@ -14,8 +14,8 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
-from jobs.config import PipelineConfig
+from runtime import delta_io
+from runtime.config import PipelineConfig
 from jobs.split import is_calibration_user, is_test_user
 from jobs.texts import read_user_texts
 from jobs.token_mi import labelled_users

@@ -6,12 +6,12 @@ import logging
 
 import pytest
 
-from jobs.config import PipelineConfig
+from runtime.config import PipelineConfig
 
 
 @pytest.fixture(scope="session")
 def spark():
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     session = start_spark("tests", master="local[2]", extra={
         "spark.ui.enabled": "false",
@@ -40,7 +40,8 @@ WORLD_USERS = 5000
 @pytest.fixture(scope="session")
 def world(spark, tmp_path_factory):
     """A generated world ingested once: (config, ingest summary). Shared by the end-to-end tests."""
-    from jobs import generate_world, ingest
+    from jobs import ingest
+    from world import generate as generate_world
 
     root = tmp_path_factory.mktemp("world")
     cfg = PipelineConfig(warehouse=str(root / "warehouse"), landing=str(root / "landing"), run_date=NIGHT, shards=4)
@@ -67,7 +68,8 @@ def gender_world(spark, world, tmp_path_factory):
 
     from pyspark.sql import functions as F
 
-    from jobs import delta_io, token_mi
+    from jobs import token_mi
+    from runtime import delta_io
 
     cfg, _ = world
     root = tmp_path_factory.mktemp("gender")

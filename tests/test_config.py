@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from jobs.config import PipelineConfig, config_from_cli
+from runtime.config import PipelineConfig, config_from_cli
 
 
 def test_cli_overrides_only_what_was_given(monkeypatch):
@@ -29,7 +29,7 @@ def test_relative_folders_become_absolute_and_uris_stay(tmp_path, monkeypatch):
 
 
 def test_driver_java_options_add_the_class_archive_only_when_it_exists(tmp_path, monkeypatch):
-    import jobs.config as config
+    import runtime.config as config
 
     archive = tmp_path / "spark-driver.jsa"
     monkeypatch.setattr(config, "CLASS_ARCHIVE", archive)
@@ -44,7 +44,7 @@ def test_driver_java_options_add_the_class_archive_only_when_it_exists(tmp_path,
 
 
 def test_driver_java_options_add_the_jit_directives_unless_turned_off(tmp_path, monkeypatch):
-    import jobs.config as config
+    import runtime.config as config
 
     monkeypatch.setattr(config, "CLASS_ARCHIVE", tmp_path / "absent.jsa")
     monkeypatch.delenv("DEMOGRAPHICS_DRIVER_JAVA_OPTIONS", raising=False)
@@ -67,7 +67,7 @@ def test_this_jdk_reads_every_jit_directive_as_a_c2_exclusion():
     import json
     import re
 
-    from jobs.config import JIT_DIRECTIVES
+    from runtime.config import JIT_DIRECTIVES
 
     declared = json.loads(re.sub(r"(\w+):", r'"\1":', JIT_DIRECTIVES.read_text()))  # HotSpot's keys are unquoted
     patterns = [p for directive in declared for p in directive["match"]]
@@ -82,7 +82,7 @@ def test_this_jdk_reads_every_jit_directive_as_a_c2_exclusion():
 
 
 def test_the_session_jvm_starts_with_the_class_archive_set_up_recorded(spark):
-    from jobs.config import CLASS_ARCHIVE, JIT_DIRECTIVES, driver_java_options
+    from runtime.config import CLASS_ARCHIVE, JIT_DIRECTIVES, driver_java_options
 
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     arguments = list(runtime.getInputArguments())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.config import PipelineConfig, PROJECT_ROOT
+from runtime.config import PipelineConfig, PROJECT_ROOT
 
 SPARK_JOBS = r"generate_world|ingest|\w+\.(labels|token_mi|train|score)"
 
@@ -32,7 +32,7 @@ def airflow_world(tmp_path_factory):
 def run_nightly(airflow_world, run_date: str, conf: dict, *extra: str) -> tuple[int, dict]:
     root, env = airflow_world
     report = root / f"report-{run_date}.json"
-    cmd = [sys.executable, "-m", "jobs.run_nightly", "--airflow-home", str(root / "airflow"), "--run-date", run_date,
+    cmd = [sys.executable, "-m", "runtime.run_nightly", "--airflow-home", str(root / "airflow"), "--run-date", run_date,
            "--spark-master", "local[2]", "--no-retries", "--conf", json.dumps(conf), "--report", str(report), *extra]
     done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1500)
     assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]

@@ -93,9 +93,9 @@ def test_params_accept_valid_values_and_default_from_the_definitions(dagbag):
 
 
 def test_spark_submit_tasks_start_their_jvm_as_start_spark_does(dagbag):
-    """The DAG takes its JVM options from jobs.config (one source), so every job's JVM gets the JIT
+    """The DAG takes its JVM options from runtime.config (one source), so every job's JVM gets the JIT
     directives and maps the class archive set-up recorded."""
-    from jobs.config import driver_java_options
+    from runtime.config import driver_java_options
 
     dag = dagbag.dags["demographics_nightly"]
     expected = driver_java_options()

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from jobs import delta_io
+from runtime import delta_io
 
 NIGHT = dt.date(2026, 11, 22)
 FB_COLUMNS = "fb_id long, fb_username string, full_name string, gender string, fetched_at timestamp, " \

@@ -9,7 +9,8 @@ import pyarrow as pa
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import delta_io, score, train
+from jobs import score, train
+from runtime import delta_io
 from jobs.targets import target_def
 from tests.conftest import NIGHT, warehouse_beside
 from udfs import kernels

@@ -3,8 +3,8 @@ import collections
 import datetime as dt
 import json
 
-from jobs import world_vocab as wv
-from jobs.generate_world import CHUNK_USERS, generate_chunk, user_id_of
+from world import vocab as wv
+from world.generate import CHUNK_USERS, generate_chunk, user_id_of
 
 NIGHT = dt.date(2026, 11, 22)
 

@@ -7,8 +7,9 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import delta_io, ingest
-from jobs.config import PipelineConfig
+from jobs import ingest
+from runtime import delta_io
+from runtime.config import PipelineConfig
 
 NIGHT = dt.date(2026, 11, 23)
 

@@ -65,7 +65,7 @@ def test_min_support_filters_rare_tokens(spark, counting):
 def _labelled_warehouse(spark, world, tmp_path, flip_test_labels=False):
     """The shared world's texts in a warehouse of its own, every authentic user labelled with
     their true gender (optionally every test user with the other one)."""
-    from jobs import delta_io
+    from runtime import delta_io
     from jobs.split import is_test_user
 
     cfg, _ = world

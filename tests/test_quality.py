@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from jobs.config import PipelineConfig
+from runtime.config import PipelineConfig
 from jobs.quality import QualityError, check_predictions, publish_marker
 
 NIGHT = "2026-11-22"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from jobs.config import PROJECT_ROOT
+from runtime.config import PROJECT_ROOT
 
 SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
-from jobs.config import PipelineConfig
+from runtime import delta_io
+from runtime.config import PipelineConfig
 from jobs.fb_links import extract_links
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
-from jobs.config import PipelineConfig
+from runtime import delta_io
+from runtime.config import PipelineConfig
 
 OUTCOME_SCHEMA = "user_id long, status string, label string, evidence string"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jobs.config import PipelineConfig
+from runtime.config import PipelineConfig
 
 
 def summary_path(config: PipelineConfig, job: str, target: str | None = None) -> Path:

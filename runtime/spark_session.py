@@ -12,7 +12,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from udfs import NUMBA_CACHE_DIR
-from jobs.config import delta_jars, driver_java_options
+from runtime.config import delta_jars, driver_java_options
 
 def start_spark(app_name: str = "demographics", master: str | None = None, extra: dict | None = None) -> SparkSession:
     """Build (or reuse) the SparkSession with Delta, Arrow and the project's Python on workers."""

@@ -5,7 +5,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.config import PipelineConfig
+from runtime.config import PipelineConfig
 from schemas import TableSpec, table_spec
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The driver JVM's class-data archive, recorded at set-up (jobs/jvm_archive.py).
+# The driver JVM's class-data archive, recorded at set-up (runtime/jvm_archive.py).
 CLASS_ARCHIVE = PROJECT_ROOT / ".cache" / "jvm" / "spark-driver.jsa"
 # HotSpot compiler directives for the driver JVM: code that only runs while Spark plans and
 # compiles a query stays with the quick C1 compiler (see jit_directives_wanted).
-JIT_DIRECTIVES = PROJECT_ROOT / "jobs" / "jit_directives.json"
+JIT_DIRECTIVES = PROJECT_ROOT / "runtime" / "jit_directives.json"
 
 
 def _env(name: str, default: str) -> str:

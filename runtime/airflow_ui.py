@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from jobs.config import PROJECT_ROOT
-from jobs.run_nightly import airflow_environment, migrate
+from runtime.config import PROJECT_ROOT
+from runtime.run_nightly import airflow_environment, migrate
 
 
 @click.command()

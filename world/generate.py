@@ -21,9 +21,9 @@ import click
 import numpy as np
 
 from jobs import occupations as occ
-from jobs import world_vocab as wv
-from jobs.config import PipelineConfig
-from jobs.task_summary import echo_summary
+from world import vocab as wv
+from runtime.config import PipelineConfig
+from runtime.task_summary import echo_summary
 
 CHUNK_USERS = 5000
 ID_MULTIPLIER = 2654435761  # odd, so i -> i*M mod 2^32 is a bijection: ids look random, never collide
@@ -411,7 +411,7 @@ def run(spark, config: PipelineConfig, users: int = 100_000, seed: int = 7) -> d
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Night to generate (default: today).")
 @click.option("--landing", default=None, help="Landing root (default: $DEMOGRAPHICS_LANDING or ./landing).")
 def main(users, seed, run_date, landing):
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     cfg = PipelineConfig()
     if run_date:

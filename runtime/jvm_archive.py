@@ -11,7 +11,7 @@ cannot map it (another JDK) starts without it, as before. A driver started on an
 (spark-submit --deploy-mode cluster) should run with DEMOGRAPHICS_CLASS_ARCHIVE=off: where the
 file is missing the JVM also leaves out the JDK's own default archive.
 
-  python -m jobs.jvm_archive            # writes .cache/jvm/spark-driver.jsa (make setup runs it)
+  python -m runtime.jvm_archive            # writes .cache/jvm/spark-driver.jsa (make setup runs it)
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from jobs.config import CLASS_ARCHIVE, class_archive_wanted
+from runtime.config import CLASS_ARCHIVE, class_archive_wanted
 
 
 def _echo_batches(batches):
@@ -37,7 +37,7 @@ def record_workload() -> None:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from jobs.spark_session import start_spark
+    from runtime.spark_session import start_spark
 
     spark = start_spark("class-archive", extra={"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2"})
     with tempfile.TemporaryDirectory(prefix="class-archive-") as root:
@@ -84,7 +84,7 @@ def main(step: str) -> None:
     # The JVM writes the archive as it exits, so the workload runs in a child whose JVM records it.
     env = {**os.environ, "DEMOGRAPHICS_CLASS_ARCHIVE": "off",
            "DEMOGRAPHICS_DRIVER_JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={partial}"}
-    recorded = subprocess.run([sys.executable, "-m", "jobs.jvm_archive", "record"], env=env,
+    recorded = subprocess.run([sys.executable, "-m", "runtime.jvm_archive", "record"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if recorded.returncode or not partial.exists():
         raise click.ClickException(f"the JVM wrote no class archive at {partial}:\n{recorded.stderr[-3000:]}")

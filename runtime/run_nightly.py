@@ -1,6 +1,6 @@
 """Run the nightly DAG once through Airflow itself (`dag.test`), then print each task's state and wall time.
 
-  python -m jobs.run_nightly --run-date 2026-11-22 --conf '{"world_users": 100000}'
+  python -m runtime.run_nightly --run-date 2026-11-22 --conf '{"world_users": 100000}'
 
 Uses the project's own AIRFLOW_HOME (var/airflow) unless one is set, migrates its SQLite
 metadata database, and exits non-zero when the run does not end in `success`.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from jobs.config import PROJECT_ROOT
+from runtime.config import PROJECT_ROOT
 
 DAG_ID = "demographics_nightly"
 FINISHED = ("success", "failed", "skipped", "upstream_failed", "removed")
@@ -98,7 +98,7 @@ def finished_tasks(airflow_home: Path, run_date: dt.date) -> list[tuple]:
 
 def task_line(task_id: str, map_index: int, state: str, seconds: float | None, warehouse: Path, run_date) -> str:
     """One task as it ended: state, seconds and the key counts of its job's summary file."""
-    from jobs.task_summary import key_counts
+    from runtime.task_summary import key_counts
 
     name = task_id if map_index < 0 else f"{task_id}[{map_index}]"
     target, _, step = task_id.rpartition(".")
@@ -145,7 +145,7 @@ def main(run_date, conf_json, airflow_home, spark_master, fail_task, no_retries,
         env = airflow_environment(home, spark_master)
         migrate(env)
         # Airflow reads its configuration at import: run the DAG in a child that starts with it.
-        child = [sys.executable, "-m", "jobs.run_nightly", "--run-date", run_date.date().isoformat(),
+        child = [sys.executable, "-m", "runtime.run_nightly", "--run-date", run_date.date().isoformat(),
                  "--conf", conf_json, "--spark-master", spark_master]
         child += ["--fail-task", fail_task] if fail_task else []
         child += ["--no-retries"] if no_retries else []
@@ -156,7 +156,7 @@ def main(run_date, conf_json, airflow_home, spark_master, fail_task, no_retries,
             sys.exit(subprocess.run(child, env=child_env).returncode)
         log = Path(log_file).resolve()
         log.parent.mkdir(parents=True, exist_ok=True)
-        from jobs.config import PipelineConfig
+        from runtime.config import PipelineConfig
 
         warehouse = Path(PipelineConfig().warehouse)
         click.echo(f"{DAG_ID} {run_date.date()}: running; Airflow and Spark output in {log}")
