@@ -48,6 +48,22 @@ def test_one_group_per_target_after_one_ingest(dagbag):
             assert Path(t.application).exists()
     assert [t for t in dag.tasks if t.task_id == "ingest"] and dag.get_task("ingest").trigger_rule == "none_failed"
     assert dag.max_active_runs == 1 and dag.catchup is False
+    assert Path(dag.get_task("generate_world").application).exists() and Path(dag.get_task("ingest").application).exists()
+
+
+def test_chosen_shards_are_scored_by_at_most_four_submits_each_once(dagbag):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nightly_dag_file", dagbag.dags["demographics_nightly"].fileloc)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    groups = module.shard_groups.function("gender", "2026-11-22", {"shards": "0,1,2,3,4,5,9"})
+    shards = [g[g.index("--shards") + 1] for g in groups]
+    assert shards == ["0,4", "1,5", "2,9", "3"]
+    assert all(g[:2] == ["--target", "gender"] and g[-2:] == ["--run-date", "2026-11-22"] for g in groups)
+    assert [g[g.index("--shards") + 1] for g in module.shard_groups.function("gender", "d", {"shards": "7"})] == ["7"]
+    everything = module.shard_groups.function("gender", "d", {"shards": ""})
+    assert len(everything) == 4 and sorted(int(s) for g in everything for s in g[3].split(",")) == list(range(module.SHARD_COUNT))
 
 
 def test_dag_file_parses_fast_without_heavy_imports():
