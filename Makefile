@@ -10,6 +10,9 @@ MODELS ?=
 MODEL ?= mlp1
 MLFLOW_PORT ?= 5000
 RUN_DATE ?= $(shell date -u +%F)
+# make run generates its world: its landing files, tables and models live in this namespace
+# (runtime.config.demo_namespace), never beside real data.
+DEMO := demo/$(USERS)-users
 export DEMOGRAPHICS_WAREHOUSE ?= $(CURDIR)/warehouse
 export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
@@ -48,12 +51,13 @@ $(UV):
 run: setup
 	$(PY) -m runtime.run_nightly --run-date $(RUN_DATE) --report var/run-report.json --log var/logs/run-$(RUN_DATE).log \
 	    --conf '{"world_users": $(USERS), "gender_vocab_size": $(VOCAB_SIZE), "gender_model_family": "$(MODEL)"}'
-	$(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
-	$(PY) -m jobs.query duckdb "select target, label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
+	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
+	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.query duckdb "select target, label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
 
 # The same steps without Airflow, each job called directly, for every target the nightly DAG runs
 # (MODELS=all trains every family).
 TARGETS ?= gender occupation
+run-jobs: export DEMOGRAPHICS_NAMESPACE = $(DEMO)
 run-jobs: setup
 	$(PY) -m world.generate --users $(USERS) --seed $(SEED)
 	$(PY) -m jobs.ingest
@@ -74,10 +78,11 @@ bench: setup
 airflow-ui: setup
 	$(PY) -m runtime.airflow_ui
 
-# The MLflow UI on the project's own store (var/mlflow), localhost only.
+# The MLflow UI on the project's own store (var/mlflow; NAMESPACE=demo/100000-users for make run's), localhost only.
+NAMESPACE ?=
 mlflow-ui: setup
-	mkdir -p var/mlflow
-	$(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
+	mkdir -p var/mlflow/$(NAMESPACE)
+	$(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/var/mlflow/$(NAMESPACE)/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
 
 clean:
 	rm -rf warehouse landing var .pytest_cache

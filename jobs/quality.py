@@ -13,8 +13,11 @@ class QualityError(RuntimeError):
     pass
 
 
-def check_predictions(run_date: str, target: str, config: PipelineConfig | None = None) -> dict:
-    """Raises QualityError listing every failed check; returns the figures when all pass."""
+def check_predictions(run_date: str, target: str, config: PipelineConfig | None = None,
+                      shards: list[int] | None = None) -> dict:
+    """Raises QualityError listing every failed check; returns the figures when all pass.
+    Counts the night's predictions of the scored shards only (None: every shard), against the
+    profiles of those shards: each must have exactly one."""
     config = config or PipelineConfig()
     missing = {"predictions", "profiles"} - set(existing_tables(config))
     if missing:
@@ -22,12 +25,13 @@ def check_predictions(run_date: str, target: str, config: PipelineConfig | None 
     con = duckdb_connection(config)
     tdef = target_def(target)
     classes = set(tdef.classes) | {"uncertain"}
-    where = f"run_date = DATE '{run_date}' AND target = '{target}'"
+    in_shards = f" AND shard IN ({', '.join(str(int(s)) for s in shards)})" if shards else ""
+    where = f"run_date = DATE '{run_date}' AND target = '{target}'{in_shards}"
     rows = con.sql(f"select count(*), count(distinct user_id) from predictions where {where}").fetchall()[0]
     labels = dict(con.sql(f"select label, count(*) from predictions where {where} group by all").fetchall())
     bad_probs = con.sql(f"""select count(*) from predictions where {where} and
         abs(list_sum(map_values(probabilities)) - 1) > 1e-3""").fetchall()[0][0]
-    profiles = con.sql("select count(*) from profiles").fetchall()[0][0]
+    profiles = con.sql(f"select count(*) from profiles where true{in_shards}").fetchall()[0][0]
     failures = []
     if rows[0] == 0:
         failures.append("no predictions for the night")
@@ -41,7 +45,10 @@ def check_predictions(run_date: str, target: str, config: PipelineConfig | None 
         failures.append(f"more than {tdef.max_uncertain_share:.0%} uncertain (the target's limit)")
     if rows[0] > profiles:
         failures.append(f"more predictions ({rows[0]}) than profiles ({profiles})")
-    report = {"run_date": run_date, "target": target, "predictions": rows[0], "profiles": profiles, "labels": labels}
+    elif rows[0] and rows[0] < profiles:
+        failures.append(f"{profiles - rows[0]} of {profiles} profiles have no prediction")
+    report = {"run_date": run_date, "target": target, "shards": shards or "all", "predictions": rows[0],
+              "profiles": profiles, "labels": labels}
     if failures:
         raise QualityError(f"data-quality checks failed for {target} {run_date}: {'; '.join(failures)}")
     return report

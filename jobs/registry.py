@@ -17,17 +17,28 @@ from udfs.pyfunc import PyfuncNetwork
 GATE_METRIC = "macro_f1"
 
 
-def mlflow_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}")
+def _namespace(namespace: str | None) -> str:
+    return (os.environ.get("DEMOGRAPHICS_NAMESPACE", "") if namespace is None else namespace).strip("/")
+
+def mlflow_folder(namespace: str | None = None) -> Path:
+    """The project's own MLflow store; a demo namespace has its own, so a demo's models never
+    become the real champions."""
+    ns = _namespace(namespace)
+    return PROJECT_ROOT / "var" / "mlflow" / ns if ns else PROJECT_ROOT / "var" / "mlflow"
+
+def mlflow_uri(namespace: str | None = None) -> str:
+    """$MLFLOW_TRACKING_URI (a server, or a test's store: taken as given), else the project's store."""
+    return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{mlflow_folder(namespace) / 'mlflow.db'}")
 
 def set_experiment(target: str, experiment: str | None) -> None:
     import mlflow
 
+    folder = mlflow_folder()
+    folder.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(mlflow_uri())
-    Path(PROJECT_ROOT / "var" / "mlflow").mkdir(parents=True, exist_ok=True)
     experiment = experiment or f"demographics-{target}"
     if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=str(PROJECT_ROOT / "var" / "mlflow" / "artifacts" / target))
+        mlflow.create_experiment(experiment, artifact_location=str(folder / "artifacts" / target))
     mlflow.set_experiment(experiment)
 
 def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> tuple[float | None, str | None]:
@@ -85,15 +96,33 @@ def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, ar
             result.update(version=version, alias=alias, gate=why, model_uri=f"models:/{register_as}/{version}")
             return result
 
-def champion_age_days(target: str, today: dt.date) -> int | None:
+def champion_age_days(target: str, today: dt.date, namespace: str | None = None) -> int | None:
     """Days since the champion's training night, or None without a champion."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    mlflow.set_tracking_uri(mlflow_uri())
+    if not mlflow_folder(namespace).exists() and "MLFLOW_TRACKING_URI" not in os.environ:
+        return None  # no store yet: nothing trained (and no empty database created)
+    mlflow.set_tracking_uri(mlflow_uri(namespace))
     try:
         version = mlflow.MlflowClient().get_model_version_by_alias(target, "champion")
     except MlflowException:
         return None
     trained = dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.timezone.utc).date()
     return (today - trained).days
+
+
+def keep_champion_reason(target: str, night: dt.date, force_retrain: bool, settings: dict | None = None,
+                         defaults: dict | None = None, retrain_days: int = 7, namespace: str | None = None) -> str | None:
+    """Why this night keeps the champion instead of training (None: train): a champion younger
+    than retrain_days, unless forced. Settings that differ from their defaults are named as
+    not applied, so a choice made in a form never vanishes silently."""
+    age = champion_age_days(target, night, namespace)
+    if force_retrain or age is None or age >= retrain_days:
+        return None
+    when = f"{age} days old" if age >= 0 else f"trained {-age} days after this night"
+    reason = f"champion of {target!r} is {when} (< {retrain_days}) and retraining is not forced: keeping it"
+    changed = [f"{k}={v}" for k, v in (settings or {}).items() if (defaults or {}).get(k) != v]
+    if changed:
+        reason += f"; not applied: {', '.join(changed)} (force retraining to train with them)"
+    return reason

@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 from runtime import delta_io
 from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.evaluation import baselines, coverage_curve, evaluate, format_table, threshold_for
-from jobs.registry import champion_age_days, log_and_gate, set_experiment
+from jobs.registry import keep_champion_reason, log_and_gate, set_experiment
 from jobs.reports import figures, network_svg
 from jobs.split import wants_cross_validation
 from jobs.targets import MODEL_FAMILIES, target_def
@@ -280,10 +280,9 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, f
     from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
-    age = champion_age_days(target, cfg.run_date)
-    if not force_retrain and age is not None and age < retrain_days:
-        reason = f"champion of {target!r} is {age} days old (< {retrain_days}): not retraining"
-        echo_summary(cfg, "train", {"retrained": False, "reason": reason, "champion_age_days": age}, target)
+    reason = keep_champion_reason(target, cfg.run_date, force_retrain, retrain_days=retrain_days)
+    if reason:
+        echo_summary(cfg, "train", {"retrained": False, "reason": reason}, target)
         return
     kinds = MODEL_KINDS if models == "all" else (tuple(models.split(",")) if models else None)
     out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds,

@@ -18,10 +18,36 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def demo_namespace(world_users: int) -> str:
+    """The namespace of a run that generates a world of this many users ('' for real data): its
+    landing files and tables live apart, so a demo never mixes with real nights or another demo."""
+    return f"demo/{int(world_users)}-users" if world_users and int(world_users) > 0 else ""
+
+
+def _rooted(variable: str, default: Path, namespace: str | None = None) -> str:
+    """A root folder from the environment, inside the namespace (default: $DEMOGRAPHICS_NAMESPACE)."""
+    base = _env(variable, str(default))
+    namespace = (os.environ.get("DEMOGRAPHICS_NAMESPACE", "") if namespace is None else namespace).strip("/")
+    return f"{base.rstrip('/')}/{namespace}" if namespace else base
+
+
+def namespaced(namespace: str) -> "PipelineConfig":
+    """The environment's config with its landing and warehouse roots inside `namespace` ('' = none)."""
+    return PipelineConfig(warehouse=_rooted("DEMOGRAPHICS_WAREHOUSE", PROJECT_ROOT / "warehouse", namespace),
+                          landing=_rooted("DEMOGRAPHICS_LANDING", PROJECT_ROOT / "landing", namespace))
+
+
+def spark_local_ip() -> str:
+    """The address local Spark JVMs bind and serve on (UI included): loopback unless
+    DEMOGRAPHICS_SPARK_LOCAL_IP says otherwise (a driver whose executors run on other machines
+    must be reachable from them)."""
+    return os.environ.get("DEMOGRAPHICS_SPARK_LOCAL_IP", "127.0.0.1")
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
-    warehouse: str = field(default_factory=lambda: _env("DEMOGRAPHICS_WAREHOUSE", str(PROJECT_ROOT / "warehouse")))
-    landing: str = field(default_factory=lambda: _env("DEMOGRAPHICS_LANDING", str(PROJECT_ROOT / "landing")))
+    warehouse: str = field(default_factory=lambda: _rooted("DEMOGRAPHICS_WAREHOUSE", PROJECT_ROOT / "warehouse"))
+    landing: str = field(default_factory=lambda: _rooted("DEMOGRAPHICS_LANDING", PROJECT_ROOT / "landing"))
     run_date: dt.date = field(default_factory=lambda: dt.date.fromisoformat(_env("DEMOGRAPHICS_RUN_DATE", dt.date.today().isoformat())))
     shards: int = field(default_factory=lambda: int(_env("DEMOGRAPHICS_SHARDS", "16")))
 
@@ -104,12 +130,16 @@ def spark_submit_settings() -> dict:
     import sys
 
     options = driver_java_options()
+    address = spark_local_ip()
+    conf = {"spark.driver.host": address, "spark.driver.bindAddress": address}
+    if options:
+        conf["spark.driver.extraJavaOptions"] = options
     return {
         "jars": ",".join(delta_jars()) or None,
         "driver_memory": os.environ.get("DEMOGRAPHICS_DRIVER_MEMORY", "6g"),
-        "conf": {"spark.driver.extraJavaOptions": options} if options else None,
+        "conf": conf,
         "env_vars": {"PYTHONPATH": str(PROJECT_ROOT), "PYSPARK_PYTHON": sys.executable,
-                     "PYSPARK_DRIVER_PYTHON": sys.executable},
+                     "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_LOCAL_IP": address},
     }
 
 

@@ -74,8 +74,24 @@ def run_once(run_date: dt.date, conf: dict, fail_task: str | None = None, no_ret
     logical = dt.datetime.combine(run_date, dt.time(), tzinfo=dt.timezone.utc)
     dag_run = dag.test(logical_date=logical, run_conf=conf, mark_success_pattern=mark_success)
     wall = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
+    record_real_start(dag_run, started)
     state = dag_run.state.value if hasattr(dag_run.state, "value") else str(dag_run.state)
-    return {"state": state, "wall_seconds": round(wall, 1), "tasks": task_report(dag_run)}
+    tasks = task_report(dag_run)
+    warehouse = run_warehouse(conf)
+    for row in tasks:
+        if row["state"] == "skipped" and (reason := task_summary(warehouse, run_date, row["task"]).get("reason")):
+            row["reason"] = reason
+    return {"state": state, "wall_seconds": round(wall, 1), "warehouse": str(warehouse), "tasks": tasks}
+
+
+def record_real_start(dag_run, started: dt.datetime) -> None:
+    """dag.test records a run's start at its logical date (midnight of the night), which the grid
+    draws as a run of many hours: keep the real start instead."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(DagRun).filter(DagRun.id == dag_run.id).update({DagRun.start_date: started})
 
 
 def finished_tasks(airflow_home: Path, run_date: dt.date) -> list[tuple]:
@@ -96,19 +112,34 @@ def finished_tasks(airflow_home: Path, run_date: dt.date) -> list[tuple]:
         return []
 
 
+def task_summary(warehouse: Path, run_date, task_id: str) -> dict:
+    """The summary a task's job wrote for the night (runtime.task_summary), or {}."""
+    target, _, step = task_id.rpartition(".")
+    path = warehouse / "_runs" / str(run_date) / (f"{step}.{target}.json" if target else f"{step}.json")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def run_warehouse(conf: dict) -> Path:
+    """The warehouse the run writes: its own namespace when it generates a world."""
+    from runtime.config import demo_namespace, namespaced
+
+    return Path(namespaced(demo_namespace(conf.get("world_users", 0))).warehouse)
+
+
 def task_line(task_id: str, map_index: int, state: str, seconds: float | None, warehouse: Path, run_date) -> str:
     """One task as it ended: state, seconds and the key counts of its job's summary file."""
     from runtime.task_summary import key_counts
 
     name = task_id if map_index < 0 else f"{task_id}[{map_index}]"
-    target, _, step = task_id.rpartition(".")
-    summary_file = warehouse / "_runs" / str(run_date) / (f"{step}.{target}.json" if target else f"{step}.json")
+    summary = task_summary(warehouse, run_date, task_id) if map_index < 0 else {}
     counts = ""
-    if state == "success" and map_index < 0 and summary_file.exists():
-        try:
-            counts = key_counts(json.loads(summary_file.read_text()))
-        except ValueError:
-            counts = ""
+    if state == "success":
+        counts = key_counts(summary)
+    elif state == "skipped" and summary.get("reason"):
+        counts = summary["reason"]
     took = f"{seconds:7.1f} s" if seconds is not None else "      - "
     return f"  {name:<26} {state:<16} {took}  {counts}".rstrip()
 
@@ -156,9 +187,7 @@ def main(run_date, conf_json, airflow_home, spark_master, fail_task, no_retries,
             sys.exit(subprocess.run(child, env=child_env).returncode)
         log = Path(log_file).resolve()
         log.parent.mkdir(parents=True, exist_ok=True)
-        from runtime.config import PipelineConfig
-
-        warehouse = Path(PipelineConfig().warehouse)
+        warehouse = run_warehouse(json.loads(conf_json))
         click.echo(f"{DAG_ID} {run_date.date()}: running; Airflow and Spark output in {log}")
         with log.open("w") as out:
             proc = subprocess.Popen(child, env=child_env, stdout=out, stderr=subprocess.STDOUT)
@@ -172,13 +201,15 @@ def main(run_date, conf_json, airflow_home, spark_master, fail_task, no_retries,
         if rc != 0:  # the errors, in full: everything the failing run printed after its last task ended
             click.echo("\n".join(tail[-200:]), err=True)
         elif summary_at is not None:
-            click.echo("\n".join(tail[summary_at:summary_at + 1]))
+            click.echo("\n".join([tail[summary_at], *(line for line in tail[summary_at:] if line.startswith("tables: "))]))
         click.echo(f"full log: {log}; task logs: {home / 'logs'}")
         sys.exit(rc)
     result = run_once(run_date.date(), json.loads(conf_json), fail_task, no_retries, mark_success)
     click.echo(f"\n{DAG_ID} {run_date.date()}: {result['state']} in {result['wall_seconds']} s")
     for row in result["tasks"]:
-        click.echo(f"  {row['task']:<22} {row['state']:<16} {row['seconds'] if row['seconds'] is not None else '-':>8}")
+        click.echo(f"  {row['task']:<22} {row['state']:<16} {row['seconds'] if row['seconds'] is not None else '-':>8}"
+                   + (f"  {row['reason']}" if row.get("reason") else ""))
+    click.echo(f"tables: {result['warehouse']}")
     if report:
         Path(report).write_text(json.dumps(result, indent=1))
     sys.exit(0 if result["state"] == "success" else 1)

@@ -12,13 +12,16 @@ import sys
 from pyspark.sql import SparkSession
 
 from udfs import NUMBA_CACHE_DIR
-from runtime.config import delta_jars, driver_java_options
+from runtime.config import delta_jars, driver_java_options, spark_local_ip
+
 
 def start_spark(app_name: str = "demographics", master: str | None = None, extra: dict | None = None) -> SparkSession:
     """Build (or reuse) the SparkSession with Delta, Arrow and the project's Python on workers."""
     # Workers must run this interpreter (it has numba, numpy and the project installed).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # The JVM this call starts binds its driver, block manager and UI here (loopback by default).
+    os.environ.setdefault("SPARK_LOCAL_IP", spark_local_ip())
     builder = SparkSession.builder.appName(app_name)
     master = master or os.environ.get("DEMOGRAPHICS_SPARK_MASTER")
     if master:
@@ -34,6 +37,8 @@ def start_spark(app_name: str = "demographics", master: str | None = None, extra
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         "spark.ui.showConsoleProgress": "false",
+        "spark.driver.host": os.environ["SPARK_LOCAL_IP"],
+        "spark.driver.bindAddress": os.environ["SPARK_LOCAL_IP"],
         "spark.sql.shuffle.partitions": os.environ.get("DEMOGRAPHICS_SHUFFLE_PARTITIONS", "8"),
         # Delta's default of 50 partitions for log replay dominates small local jobs.
         "spark.databricks.delta.snapshotPartitions": "4",

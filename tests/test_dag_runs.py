@@ -43,11 +43,11 @@ def states(result: dict) -> dict[str, str]:
     return {row["task"]: row["state"] for row in result["tasks"]}
 
 
-def predictions_of(root: Path, run_date: str, target: str) -> tuple[int, int]:
+def predictions_of(warehouse: Path, run_date: str, target: str) -> tuple[int, int]:
     """(the target's predictions of the night, profiles in shard 0), read without a JVM."""
     from jobs.query import duckdb_connection
 
-    con = duckdb_connection(PipelineConfig(warehouse=str(root / "warehouse"), shards=4))
+    con = duckdb_connection(PipelineConfig(warehouse=str(warehouse), shards=4))
     scored = con.sql(f"select count(*), count(distinct user_id) from predictions where run_date = DATE '{run_date}' "
                      f"and target = '{target}'").fetchall()[0]
     assert scored[0] == scored[1], "duplicated users in predictions"
@@ -60,19 +60,23 @@ def test_nightly_run_on_a_tiny_world_succeeds_and_fills_predictions(airflow_worl
     root, _ = airflow_world
     rc, result = run_nightly(airflow_world, "2026-11-22", {
         "world_users": 4000, "gender_vocab_size": 1000, "occupation_vocab_size": 1000, "hidden_units": 16,
-        "shards": "0", "gender_min_accuracy": 0.5}, "--log", str(root / "logs" / "run.log"))
+        "shards": ["0"], "gender_min_accuracy": 0.5}, "--log", str(root / "logs" / "run.log"))
     assert (rc, result["state"]) == (0, "success"), result
+    # a generated world lives in its own namespace, apart from real data
+    demo = root / "warehouse" / "demo" / "4000-users"
+    assert result["warehouse"] == str(demo) and (root / "landing" / "demo" / "4000-users" / "2026-11-22").is_dir()
+    assert not (root / "warehouse" / "profiles").exists() and not (root / "landing" / "2026-11-22").exists()
     got = states(result)
     assert {got[t] for t in ("generate_world", "ingest")} == {"success"}
     for target in ("gender", "occupation"):
-        steps = ("enabled", "labels", "token_mi", "train", "data_quality", "publish")
+        steps = ("enabled", "labels", "token_mi", "needs_training", "train", "data_quality", "publish")
         assert {got[f"{target}.{t}"] for t in steps} == {"success"}, got
         # one chosen shard -> one mapped score task (each spark-submit costs ~20 s here)
         assert got[f"{target}.score[0]"] == "success" and f"{target}.score[1]" not in got
-        scored, profiles = predictions_of(root, "2026-11-22", target)
+        scored, profiles = predictions_of(demo, "2026-11-22", target)
         assert scored == profiles > 0
-        marker = json.loads((root / "warehouse" / "_published" / target / "2026-11-22.json").read_text())
-        assert marker["predictions"] == scored
+        marker = json.loads((demo / "_published" / target / "2026-11-22.json").read_text())
+        assert marker["predictions"] == scored and marker["shards"] == [0]
     printed = result["stdout"].splitlines()
     assert any(line.split()[:2] == ["occupation.train", "success"] and "macro_f1:" in line for line in printed), printed
     assert any(line.split()[:2] == ["gender.labels", "success"] and "female:" in line for line in printed), printed
@@ -93,11 +97,16 @@ def test_an_injected_failing_task_ends_the_run_failed(airflow_world):
 
 
 def test_a_failing_quality_check_stops_publication(airflow_world):
-    """Every Spark job marked done without running: the night has no predictions, so the checks fail."""
+    """Every Spark job marked done without running: the night has no predictions, so the checks fail.
+    The champion trained by the first run is young: train shows skipped, with why and what did not apply."""
     root, _ = airflow_world
-    rc, result = run_nightly(airflow_world, "2026-11-24", {"world_users": 0, "targets": ["gender"]},
+    rc, result = run_nightly(airflow_world, "2026-11-24", {"world_users": 0, "targets": ["gender"],
+                                                           "gender_model_family": "logreg"},
                              "--mark-success", SPARK_JOBS)
     assert (rc, result["state"]) == (1, "failed")
     got = states(result)
+    assert got["gender.needs_training"] == got["gender.train"] == "skipped" and got["gender.score[0]"] == "success"
+    reason = next(row["reason"] for row in result["tasks"] if row["task"] == "gender.needs_training")
+    assert "keeping it" in reason and "not applied: gender_model_family=logreg" in reason, reason
     assert got["gender.data_quality"] == "failed" and got["gender.publish"] == "upstream_failed"
     assert not (root / "warehouse" / "_published" / "gender" / "2026-11-24.json").exists()

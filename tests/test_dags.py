@@ -34,7 +34,7 @@ def test_one_group_per_target_after_one_ingest(dagbag):
     for a, b in (("wants_world", "generate_world"), ("generate_world", "ingest")):
         assert b in down[a], (a, b)
     for target in runnable_targets():
-        chain = ["ingest", *(f"{target}.{s}" for s in ("enabled", "labels", "token_mi", "train", "score",
+        chain = ["ingest", *(f"{target}.{s}" for s in ("enabled", "labels", "token_mi", "needs_training", "train", "score",
                                                        "data_quality", "publish"))]
         for a, b in zip(chain, chain[1:]):
             assert b in down[a], (a, b)
@@ -57,12 +57,12 @@ def test_chosen_shards_are_scored_by_at_most_four_submits_each_once(dagbag):
     spec = importlib.util.spec_from_file_location("nightly_dag_file", dagbag.dags["demographics_nightly"].fileloc)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    groups = module.shard_groups.function("gender", "2026-11-22", {"shards": "0,1,2,3,4,5,9"})
+    groups = module.shard_groups.function("gender", "2026-11-22", {"shards": ["0", "1", "2", "3", "4", "5", "9"]})
     shards = [g[g.index("--shards") + 1] for g in groups]
     assert shards == ["0,4", "1,5", "2,9", "3"]
     assert all(g[:2] == ["--target", "gender"] and g[-2:] == ["--run-date", "2026-11-22"] for g in groups)
-    assert [g[g.index("--shards") + 1] for g in module.shard_groups.function("gender", "d", {"shards": "7"})] == ["7"]
-    everything = module.shard_groups.function("gender", "d", {"shards": ""})
+    assert [g[g.index("--shards") + 1] for g in module.shard_groups.function("gender", "d", {"shards": ["7"]})] == ["7"]
+    everything = module.shard_groups.function("gender", "d", {"shards": None})
     assert len(everything) == 4 and sorted(int(s) for g in everything for s in g[3].split(",")) == list(range(module.SHARD_COUNT))
 
 
@@ -84,8 +84,9 @@ def test_dag_file_parses_fast_without_heavy_imports():
 
 @pytest.mark.parametrize("name,value", [
     ("targets", ["age"]), ("targets", []), ("targets", "gender"), ("gender_vocab_size", 3000), ("hidden_units", 0),
-    ("hidden_units", 5000), ("occupation_model_family", "svm"), ("shards", "1,a"), ("shards", "1,,2"),
-    ("world_users", -5), ("gender_min_accuracy", 0.05), ("gender_min_accuracy", 1.5), ("force_retrain", "yes"),
+    ("hidden_units", 5000), ("hidden_units", 20), ("occupation_model_family", "svm"), ("shards", "1,a"),
+    ("shards", ["99"]), ("shards", ["1", "1"]), ("shards", [1]), ("world_users", -5), ("gender_min_accuracy", 0.05),
+    ("gender_min_accuracy", 1.5), ("gender_min_accuracy", 0.77), ("force_retrain", "yes"),
 ])
 def test_params_reject_invalid_values(dagbag, name, value):
     from airflow.sdk.definitions.param import ParamValidationError
@@ -102,10 +103,73 @@ def test_params_accept_valid_values_and_default_from_the_definitions(dagbag):
     defaults = params.validate()  # every default valid as it stands
     assert defaults["targets"] == ["gender", "occupation"]
     assert defaults["occupation_min_accuracy"] == TARGETS["occupation"].min_accuracy
-    assert params.get_param("shards").resolve("0,3,15") == "0,3,15"
+    assert params.get_param("shards").resolve(["0", "3", "15"]) == ["0", "3", "15"]
+    assert params.get_param("shards").resolve(None) is None  # nothing chosen: every shard
     assert params.get_param("gender_vocab_size").resolve(4000) == 4000
     assert params.get_param("occupation_model_family").resolve("twin") == "twin"
     assert params.get_param("targets").resolve(["occupation"]) == ["occupation"]
+
+
+def test_every_default_passes_the_schema_the_trigger_form_validates_with(dagbag):
+    """The UI's form gets each Param's value and JSON schema from the serialised DAG and validates
+    them before it enables Trigger; an empty field is sent as null. Both must pass."""
+    import jsonschema
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    served = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags["demographics_nightly"]))
+    assert set(served.params) == set(dagbag.dags["demographics_nightly"].params)
+    for name in served.params:
+        dumped = served.params.get_param(name).dump()
+        jsonschema.validate(dumped["value"], dumped["schema"])
+        if dumped["value"] in ("", [], None):
+            jsonschema.validate(None, dumped["schema"])
+        assert dumped["schema"].get("title") and dumped["schema"].get("section") and dumped["schema"].get("description_md"), name
+
+
+def test_a_generated_world_runs_in_its_own_namespace(dagbag, monkeypatch, tmp_path):
+    """The DAG's template and runtime.config agree; the namespace moves landing, warehouse and MLflow."""
+    import jinja2
+
+    from jobs.registry import mlflow_uri
+    from runtime.config import PipelineConfig, demo_namespace, namespaced
+
+    task = dagbag.dags["demographics_nightly"].get_task("gender.labels")
+    template = jinja2.Template(task.env_vars["DEMOGRAPHICS_NAMESPACE"])
+    for users in (0, 3000):
+        assert template.render(params={"world_users": users}) == demo_namespace(users)
+    monkeypatch.setenv("DEMOGRAPHICS_WAREHOUSE", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("DEMOGRAPHICS_LANDING", str(tmp_path / "landing"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    real, demo = namespaced(""), namespaced(demo_namespace(3000))
+    assert real.warehouse == str(tmp_path / "warehouse") and demo.warehouse == str(tmp_path / "warehouse/demo/3000-users")
+    assert demo.landing == str(tmp_path / "landing/demo/3000-users")
+    monkeypatch.setenv("DEMOGRAPHICS_NAMESPACE", demo_namespace(3000))
+    assert PipelineConfig().warehouse == demo.warehouse  # what every spark-submitted job builds
+    assert mlflow_uri().endswith("var/mlflow/demo/3000-users/mlflow.db") and mlflow_uri("") != mlflow_uri()
+
+
+def test_train_is_decided_first_and_score_runs_on_a_kept_champion(dagbag):
+    dag = dagbag.dags["demographics_nightly"]
+    for target in runnable_targets():
+        assert dag.get_task(f"{target}.train").upstream_task_ids == {f"{target}.needs_training"}
+        assert dag.get_task(f"{target}.score").trigger_rule == "none_failed"
+
+
+def test_keeping_a_young_champion_names_the_settings_it_does_not_apply(monkeypatch):
+    import datetime as dt
+
+    from jobs import registry
+
+    night = dt.date(2026, 11, 22)
+    monkeypatch.setattr(registry, "champion_age_days", lambda target, today, namespace=None: 2)
+    reason = registry.keep_champion_reason("gender", night, False, {"hidden_units": 16, "gender_model_family": "mlp1"},
+                                           {"hidden_units": 64, "gender_model_family": "mlp1"})
+    assert "2 days old (< 7)" in reason and "not applied: hidden_units=16 " in reason and "model_family" not in reason
+    assert registry.keep_champion_reason("gender", night, True) is None
+    monkeypatch.setattr(registry, "champion_age_days", lambda target, today, namespace=None: 9)
+    assert registry.keep_champion_reason("gender", night, False) is None
+    monkeypatch.setattr(registry, "champion_age_days", lambda target, today, namespace=None: None)
+    assert registry.keep_champion_reason("gender", night, False) is None
 
 
 def test_spark_submit_tasks_start_their_jvm_as_start_spark_does(dagbag):
@@ -118,4 +182,7 @@ def test_spark_submit_tasks_start_their_jvm_as_start_spark_does(dagbag):
     for task_id in ("generate_world", "ingest", "gender.labels", "occupation.train", "gender.score"):
         task = dag.get_task(task_id)
         conf = task.partial_kwargs["conf"] if task_id.endswith("score") else task.conf
+        env = task.partial_kwargs["env_vars"] if task_id.endswith("score") else task.env_vars
         assert (conf or {}).get("spark.driver.extraJavaOptions", "") == expected, task_id
+        # loopback only: the driver, its block manager and the Spark UI
+        assert conf["spark.driver.host"] == conf["spark.driver.bindAddress"] == env["SPARK_LOCAL_IP"] == "127.0.0.1"

@@ -13,10 +13,12 @@ NIGHT = "2026-11-22"
 
 def _tables(tmp_path, rows):
     cfg = PipelineConfig(warehouse=str(tmp_path / "warehouse"))
-    write_deltalake(cfg.table_path("profiles"), pa.table({"user_id": pa.array(range(10), pa.int64())}))
+    write_deltalake(cfg.table_path("profiles"), pa.table({"user_id": pa.array(range(10), pa.int64()),
+                                                          "shard": pa.array([i % 2 for i in range(10)], pa.int32())}))
     probs = pa.map_(pa.string(), pa.float32())
     write_deltalake(cfg.table_path("predictions"), pa.table({
         "user_id": pa.array([r[0] for r in rows], pa.int64()),
+        "shard": pa.array([r[0] % 2 for r in rows], pa.int32()),
         "target": ["gender"] * len(rows),
         "label": [r[1] for r in rows],
         "probabilities": pa.array([list(r[2].items()) for r in rows], probs),
@@ -48,6 +50,17 @@ def test_each_broken_night_fails_with_its_reason(tmp_path, rows, why):
     cfg = _tables(tmp_path, rows)
     with pytest.raises(QualityError, match=why):
         check_predictions(NIGHT, "gender", cfg)
+
+
+def test_only_the_scored_shards_are_counted(tmp_path):
+    odd = [r for r in GOOD if r[0] % 2]
+    cfg = _tables(tmp_path, odd)  # shard 1 scored, shard 0 not
+    report = check_predictions(NIGHT, "gender", cfg, shards=[1])
+    assert (report["predictions"], report["profiles"], report["shards"]) == (5, 5, [1])
+    with pytest.raises(QualityError, match="5 of 10 profiles have no prediction"):
+        check_predictions(NIGHT, "gender", cfg)
+    with pytest.raises(QualityError, match="no predictions"):
+        check_predictions(NIGHT, "gender", cfg, shards=[0])
 
 
 def test_a_night_without_predictions_fails(tmp_path):
