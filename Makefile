@@ -17,7 +17,7 @@ export DEMOGRAPHICS_WAREHOUSE ?= $(CURDIR)/warehouse
 export DEMOGRAPHICS_LANDING ?= $(CURDIR)/landing
 export DEMOGRAPHICS_RUN_DATE := $(RUN_DATE)
 
-.PHONY: setup run run-jobs test bench mlflow-ui airflow-ui clean
+.PHONY: setup run run-jobs test bench mlflow-ui airflow-ui ui-check clean
 setup: .venv/.synced-bytecode .cache/jars/.fetched .cache/numba/.warm .cache/jvm/spark-driver.jsa
 
 $(UV):
@@ -73,6 +73,11 @@ test: setup
 
 bench: setup
 	$(PY) -m bench.run
+
+# The Airflow UI in a real browser (headless Debian chromium + playwright-core from npm), outside the
+# suite: two real DAG runs, ~10 min. Screenshots and report in var/ui-check/.
+ui-check: setup
+	$(PY) -m checks.ui_check
 
 # Airflow standalone (scheduler, API server, UI) on http://127.0.0.1:8080, project-local home (var/airflow).
 airflow-ui: setup

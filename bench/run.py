@@ -487,6 +487,23 @@ def bench_score(spark, cfg, users):
         RESULTS["scorer_numba_logreg_tfidf_on_texts"]["seconds"] / RESULTS["scorer_numba_mapinarrow_on_texts"]["seconds"], 2)}
     print(f"[bench] scorer: logreg on tf-idf / mlp1 on presence = "
           f"{RESULTS['ratio_scorer_logreg_tfidf_over_mlp1_binary']['ratio']}", flush=True)
+    # A profile-metadata model (authenticity's feature set, profile_numeric: every feature of every
+    # user, standardised in the scorer) through the same mapInArrow pass, on the profiles table.
+    delta_io.replace_where(cfg, "labels", sample.select(
+        "user_id", F.lit("authenticity").alias("target"), F.when(F.col("is_fake"), "fake").otherwise("authentic")
+        .alias("label"), F.lit("import").alias("source"), F.lit("truth").alias("evidence"),
+        F.lit(cfg.run_date).alias("run_date")), "target = 'authenticity'")
+    numeric = train.run(spark, cfg, target="authenticity", register=None, with_baselines=False, max_iter=10
+                        )["_models"]["mlp1"]["model"]
+    numeric_folder = numeric.save(f"{cfg.warehouse}/../mlp1_profile_numeric")
+    profile_inputs = score.score_inputs(delta_io.read_table(spark, cfg, "profiles"), None,
+                                        numeric.feature_set.columns(numeric))
+    with step("scorer_numba_mlp1_profile_numeric", profiles_count=n):
+        score.predict_batch(profile_inputs, str(numeric_folder), numeric.classes).write.format("noop").mode("overwrite").save()
+    RESULTS["ratio_scorer_profile_numeric_over_text_mlp1"] = {"ratio": round(
+        RESULTS["scorer_numba_mlp1_profile_numeric"]["seconds"] / RESULTS["scorer_numba_mapinarrow_on_texts"]["seconds"], 2)}
+    print(f"[bench] scorer: mlp1 on profile metadata / mlp1 on texts = "
+          f"{RESULTS['ratio_scorer_profile_numeric_over_text_mlp1']['ratio']}", flush=True)
     # spark_udf runs last, in a warm JVM with started Python workers: its peer is the warm rerun.
     for what, ours, theirs in (("score_job", "score_job_numba_rerun_warm_workers", "score_job_mlflow_spark_udf_delta_to_delta"),
                                ("scorer", "scorer_numba_mapinarrow_on_texts", "scorer_mlflow_spark_udf_on_texts")):

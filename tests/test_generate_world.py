@@ -93,3 +93,13 @@ def test_broken_records_of_every_kind_are_present():
             kinds["enormous_caption"] += 1
     assert set(kinds) == {"malformed", "missing_id", "wrong_type", "negative", "out_of_order", "duplicate",
                           "enormous_caption"}, kinds
+
+
+def test_the_cli_refuses_to_put_a_world_beside_real_landing_files(monkeypatch):
+    from click.testing import CliRunner
+
+    from world.generate import main
+
+    monkeypatch.delenv("DEMOGRAPHICS_NAMESPACE", raising=False)
+    result = CliRunner().invoke(main, ["--users", "10"])
+    assert result.exit_code == 2 and "DEMOGRAPHICS_NAMESPACE=demo/10-users" in result.output

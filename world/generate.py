@@ -22,7 +22,7 @@ import numpy as np
 
 from jobs import occupations as occ
 from world import vocab as wv
-from runtime.config import PipelineConfig
+from runtime.config import PipelineConfig, demo_namespace
 from runtime.task_summary import echo_summary
 
 CHUNK_USERS = 5000
@@ -411,8 +411,15 @@ def run(spark, config: PipelineConfig, users: int = 100_000, seed: int = 7) -> d
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Night to generate (default: today).")
 @click.option("--landing", default=None, help="Landing root (default: $DEMOGRAPHICS_LANDING or ./landing).")
 def main(users, seed, run_date, landing):
+    """Refuses to write into the real landing root: a generated world goes to its own namespace."""
+    import os
+
     from runtime.spark_session import start_spark
 
+    if not landing and not os.environ.get("DEMOGRAPHICS_NAMESPACE"):
+        raise click.UsageError(f"a generated world never goes beside real landing files: set "
+                               f"DEMOGRAPHICS_NAMESPACE={demo_namespace(users)} for this and the jobs that read it "
+                               "(as make run-jobs and the DAG do), or give --landing")
     cfg = PipelineConfig()
     if run_date:
         cfg = cfg.with_(run_date=run_date.date())

@@ -1,0 +1,127 @@
+// The Airflow UI as a person uses it, in headless Chromium (Debian's) driven by playwright-core:
+// log in, open the trigger form, check the defaults are accepted, give a bad shard value and
+// read the message, trigger a run with the defaults and a demo run, and wait for each to end.
+//   node checks/airflow_ui.mjs <base url> <passwords file> <screenshot folder> <report.json>
+// Run by `make ui-check` (checks/ui_check.py starts and stops Airflow around it).
+import { chromium } from 'playwright-core';
+import fs from 'fs';
+
+const [base, passwordsFile, shots, reportFile] = process.argv.slice(2);
+const passwords = JSON.parse(fs.readFileSync(passwordsFile));
+const user = Object.keys(passwords)[0];
+const report = { steps: [] };
+const note = (step, details) => { report.steps.push({ step, ...details }); console.log(step, JSON.stringify(details)); };
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
+const shot = async (name) => { await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true }); return `${name}.png`; };
+
+async function api(path, options = {}) {
+  const token = (await (await page.request.post(`${base}/auth/token`, { data: { username: user, password: passwords[user] } })).json()).access_token;
+  const response = await page.request.fetch(`${base}${path}`, { ...options, headers: { Authorization: `Bearer ${token}` } });
+  return response.json();
+}
+
+async function openTriggerForm() {
+  await page.goto(`${base}/dags/demographics_nightly`);
+  await page.getByRole('button', { name: 'Trigger Dag' }).click();
+  await page.getByText('Configuration JSON').waitFor({ state: 'attached' }).catch(() => {});
+  await page.waitForTimeout(1500);
+}
+const dialog = () => page.locator('[role=dialog][data-state=open]');
+const triggerButton = () => dialog().getByRole('button', { name: 'Trigger', exact: true });
+
+async function setConfigurationJson(changes) {
+  await dialog().getByRole('button', { name: 'Advanced Options' }).click();
+  const editor = dialog().locator('.cm-content');
+  await editor.waitFor();
+  const conf = { ...JSON.parse(await editor.innerText()), ...changes };
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(JSON.stringify(conf, null, 1));
+  await page.waitForTimeout(1500);
+}
+
+async function waitForRun(runId, minutes) {
+  const until = Date.now() + minutes * 60_000;
+  let run;
+  while (Date.now() < until) {
+    run = await api(`/api/v2/dags/demographics_nightly/dagRuns/${encodeURIComponent(runId)}`);
+    if (['success', 'failed'].includes(run.state)) break;
+    await page.waitForTimeout(10_000);
+  }
+  const tis = await api(`/api/v2/dags/demographics_nightly/dagRuns/${encodeURIComponent(runId)}/taskInstances?limit=200`);
+  const states = {};
+  for (const ti of tis.task_instances) states[ti.map_index >= 0 ? `${ti.task_id}[${ti.map_index}]` : ti.task_id] = ti.state;
+  return { state: run.state, start: run.start_date, end: run.end_date, states };
+}
+
+async function latestRunId(after) {
+  const runs = await api('/api/v2/dags/demographics_nightly/dagRuns?order_by=-run_after&limit=5');
+  return runs.dag_runs.map((r) => r.dag_run_id).find((id) => !after.includes(id));
+}
+
+// 1. log in
+await page.goto(`${base}/`);
+await shot('01-login');
+await page.fill('input[name=username]', user);
+await page.fill('input[name=password]', passwords[user]);
+await page.click('button[type=submit]');
+await page.waitForURL((url) => !url.pathname.startsWith('/auth'), { timeout: 30_000 });
+note('login', { url: page.url() });
+
+// 2. the form with its defaults: Trigger enabled, no field marked invalid
+await openTriggerForm();
+await dialog().getByRole('button', { name: 'What to run' }).click();
+await page.waitForTimeout(800);
+note('defaults', { trigger_enabled: await triggerButton().isEnabled(), screenshot: await shot('02-form-defaults') });
+
+// 3. a bad shard value (the multi-select offers 0..15 only; the JSON editor is where one can be typed)
+await setConfigurationJson({ shards: ['99'] });
+const message = (await dialog().innerText()).split('\n').filter((l) => /99|shard|valid|must|enum|allowed/i.test(l));
+note('bad shard', { trigger_enabled: await triggerButton().isEnabled(), message, screenshot: await shot('03-bad-shard') });
+
+// 4. trigger with the defaults (schedule left paused)
+await openTriggerForm();
+await dialog().getByText('Unpause demographics_nightly on trigger').click();
+const before = (await api('/api/v2/dags/demographics_nightly/dagRuns?limit=50')).dag_runs.map((r) => r.dag_run_id);
+await triggerButton().click();
+await page.waitForTimeout(4000);
+const defaultRun = await latestRunId(before);
+note('triggered with defaults', { run_id: defaultRun, screenshot: await shot('04-after-trigger') });
+const defaultResult = await waitForRun(defaultRun, 20);
+note('defaults run ended', defaultResult);
+
+// 5. a demo run: a 3,000-user world, shard 0, its own namespace
+await openTriggerForm();
+await dialog().getByText('Unpause demographics_nightly on trigger').click();
+await dialog().getByRole('button', { name: 'Sample world (demo runs)' }).click();
+await dialog().locator('[name=element_world_users], #element_world_users').fill('3000');
+await dialog().getByRole('button', { name: 'What to run' }).click();
+await dialog().locator('#element_shards').click();
+await page.keyboard.type('0');
+await page.keyboard.press('Enter');
+await dialog().getByText('Trigger Dag - demographics_nightly').click();  // closes the pick list, not the dialog
+await page.waitForTimeout(800);
+await shot('05-demo-form');
+const beforeDemo = [...before, defaultRun];
+await triggerButton().click();
+await page.waitForTimeout(4000);
+const demoRun = await latestRunId(beforeDemo);
+note('triggered demo', { run_id: demoRun });
+const demoResult = await waitForRun(demoRun, 30);
+note('demo run ended', demoResult);
+await page.goto(`${base}/dags/demographics_nightly/runs/${encodeURIComponent(demoRun)}`);
+await page.waitForTimeout(4000);
+note('grid', { screenshot: await shot('06-demo-run') });
+await page.goto(`${base}/dags/demographics_nightly`);
+await page.waitForTimeout(4000);
+note('runs', { screenshot: await shot('07-dag-runs') });
+
+fs.writeFileSync(reportFile, JSON.stringify(report, null, 1));
+await browser.close();
