@@ -117,20 +117,18 @@ def namespaced_config(params: dict | None):
 def needs_training(target: str, ds: str | None = None, params: dict | None = None) -> str:
     """Skips train (it shows `skipped`, the reason in its log and the run's report) when the
     champion is young and retraining is not forced; score then uses the champion."""
-    from airflow.exceptions import AirflowSkipException
+    from airflow.sdk.exceptions import AirflowSkipException
 
     from jobs.registry import keep_champion_reason
+    from runtime.config import demo_namespace
+    from runtime.task_summary import echo_summary
 
     params = params or {}
     settings = {k: params.get(k) for k in (f"{target}_model_family", "hidden_units", f"{target}_min_accuracy")}
     defaults = {k: PARAMS[k].value for k in settings}
-    from runtime.config import demo_namespace
-
     reason = keep_champion_reason(target, dt.date.fromisoformat(ds), bool(params.get("force_retrain")), settings,
                                   defaults, namespace=demo_namespace(params.get("world_users", 0)))
     if reason:
-        from runtime.task_summary import echo_summary
-
         echo_summary(namespaced_config(params).with_(run_date=dt.date.fromisoformat(ds)), "needs_training",
                      {"reason": reason}, target)  # the run's report shows it beside the skipped state
         raise AirflowSkipException(reason)
