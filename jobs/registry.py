@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from runtime.config import PROJECT_ROOT
+from runtime.config import PROJECT_ROOT, current_namespace
 from jobs.evaluation import evaluate
 from udfs.model import NetworkModel
 from udfs.pyfunc import PyfuncNetwork
@@ -17,13 +17,10 @@ from udfs.pyfunc import PyfuncNetwork
 GATE_METRIC = "macro_f1"
 
 
-def _namespace(namespace: str | None) -> str:
-    return (os.environ.get("DEMOGRAPHICS_NAMESPACE", "") if namespace is None else namespace).strip("/")
-
 def mlflow_folder(namespace: str | None = None) -> Path:
     """The project's own MLflow store; a demo namespace has its own, so a demo's models never
     become the real champions."""
-    ns = _namespace(namespace)
+    ns = current_namespace(namespace)
     return PROJECT_ROOT / "var" / "mlflow" / ns if ns else PROJECT_ROOT / "var" / "mlflow"
 
 def mlflow_uri(namespace: str | None = None) -> str:

@@ -24,10 +24,15 @@ def demo_namespace(world_users: int) -> str:
     return f"demo/{int(world_users)}-users" if world_users and int(world_users) > 0 else ""
 
 
+def current_namespace(namespace: str | None = None) -> str:
+    """`namespace`, or $DEMOGRAPHICS_NAMESPACE when None ('' = real data)."""
+    return (os.environ.get("DEMOGRAPHICS_NAMESPACE", "") if namespace is None else namespace).strip("/")
+
+
 def _rooted(variable: str, default: Path, namespace: str | None = None) -> str:
     """A root folder from the environment, inside the namespace (default: $DEMOGRAPHICS_NAMESPACE)."""
     base = _env(variable, str(default))
-    namespace = (os.environ.get("DEMOGRAPHICS_NAMESPACE", "") if namespace is None else namespace).strip("/")
+    namespace = current_namespace(namespace)
     return f"{base.rstrip('/')}/{namespace}" if namespace else base
 
 
