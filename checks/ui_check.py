@@ -2,13 +2,16 @@
 
   make ui-check    # needs Debian's chromium (/usr/bin/chromium); fetches playwright-core from npm
 
-Starts `runtime.airflow_ui` on its own port, home, landing and warehouse, runs
-checks/airflow_ui.mjs (log in, the form's defaults, a bad shard value, a run with the defaults,
-a 3,000-user demo run), then stops Airflow with SIGTERM and checks no process of it is left.
+Generates a 3,000-user world into a temporary landing for today (UTC), so the run with the
+defaults has a night to read; starts `runtime.airflow_ui` on its own port, home, landing and
+warehouse; runs checks/airflow_ui.mjs (log in, the form's defaults, a bad shard value, a run
+with the defaults, a 3,000-user demo run); then stops Airflow with SIGTERM and checks no
+process of it is left.
 Screenshots and report.json go to var/ui-check/.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -39,6 +42,10 @@ def main() -> int:
     env = {**os.environ, "DEMOGRAPHICS_WAREHOUSE": str(root / "warehouse"), "DEMOGRAPHICS_LANDING": str(root / "landing"),
            "DEMOGRAPHICS_SHARDS": "16", "DEMOGRAPHICS_DRIVER_MEMORY": "2g"}
     home = root / "airflow"
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # a UI trigger's logical date
+    subprocess.run([sys.executable, "-m", "world.generate", "--users", "3000", "--run-date", today,
+                    "--landing", str(root / "landing")], cwd=PROJECT_ROOT, env=env, check=True,
+                   stdout=(OUT / "generate.log").open("w"), stderr=subprocess.STDOUT)
     ui = subprocess.Popen([sys.executable, "-m", "runtime.airflow_ui", "--airflow-home", str(home), "--port", str(port)],
                           cwd=PROJECT_ROOT, env=env, stdout=(OUT / "airflow.log").open("w"), stderr=subprocess.STDOUT)
     try:

@@ -293,6 +293,10 @@ def check_encoding(rejected: DataFrame, read_per_file: dict[str, int], source: s
 # ---------------------------------------------------------------- load
 def run(spark: SparkSession, config: PipelineConfig) -> dict:
     """Ingest every source of config.run_date; returns the summary it prints."""
+    night = Path(config.landing) / config.run_date.isoformat()
+    if not night.is_dir():
+        raise FileNotFoundError(f"no landing files for the night {config.run_date}: {night} does not exist "
+                                "(a scheduled night reads the landing folder of its date)")
     summary: dict[str, dict] = {}
     run_date = config.run_date
     quarantined = []

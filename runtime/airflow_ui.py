@@ -61,7 +61,9 @@ def main(host, port, spark_master, airflow_home):
     home = Path(airflow_home or PROJECT_ROOT / "var" / "airflow").resolve()
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **airflow_environment(home, spark_master), "AIRFLOW__API__HOST": host,
-           "AIRFLOW__API__PORT": str(port), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin"}
+           "AIRFLOW__API__PORT": str(port), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+           # task workers report to the API server: its default URL names port 8080
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{host}:{port}/execution/"}
     migrate(env)
     click.echo(f"Airflow UI: http://{host}:{port}  user: admin  password: printed by Airflow as it starts, and kept in\n"
                f"  {home / 'simple_auth_manager_passwords.json.generated'}\n"

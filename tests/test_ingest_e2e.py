@@ -3,6 +3,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from pyspark.sql import functions as F
 
 from jobs import ingest
@@ -132,3 +133,12 @@ def test_timestamps_are_written_as_int64_microseconds(world):
     for column in ("taken_at", "fetched_at"):
         physical = schema.column(schema.names.index(column)).physical_type
         assert physical == "INT64", (column, physical)
+
+
+def test_a_night_without_landing_files_fails_with_its_path_and_writes_nothing(spark, world):
+    cfg, _ = world
+    before = _table(spark, cfg, "profiles").count()
+    empty_night = cfg.with_(run_date=NIGHT - dt.timedelta(days=30))
+    with pytest.raises(FileNotFoundError, match=f"{empty_night.run_date}.*does not exist"):
+        ingest.run(spark, empty_night)
+    assert _table(spark, cfg, "profiles").count() == before
