@@ -33,6 +33,12 @@ async function openTriggerForm() {
   await page.waitForTimeout(1500);
 }
 const dialog = () => page.locator('[role=dialog][data-state=open]');
+// "Unpause on trigger" is ticked by default and unpauses even when the trigger is then refused:
+// unticked for the refused trigger, so the check shows that it created no run
+async function keepPaused() {
+  const box = dialog().getByRole('checkbox', { name: 'Unpause demographics_nightly on trigger' });
+  if (await box.count() && await box.isChecked()) await dialog().getByText('Unpause demographics_nightly on trigger').click();
+}
 const triggerButton = () => dialog().getByRole('button', { name: 'Trigger', exact: true });
 
 async function setConfigurationJson(changes) {
@@ -63,6 +69,8 @@ async function waitForRun(runId, minutes) {
   return { state: run.state, start: run.start_date, end: run.end_date, states };
 }
 
+const paused = async () => (await api('/api/v2/dags/demographics_nightly')).is_paused;
+
 async function latestRunId(after) {
   const runs = await api('/api/v2/dags/demographics_nightly/dagRuns?order_by=-run_after&limit=5');
   return runs.dag_runs.map((r) => r.dag_run_id).find((id) => !after.includes(id));
@@ -84,28 +92,27 @@ await page.waitForTimeout(800);
 note('defaults', { trigger_enabled: await triggerButton().isEnabled(), screenshot: await shot('02-form-defaults') });
 
 // 3. a bad shard value (the multi-select offers 0..15 only; the JSON editor is where one can be typed)
+await keepPaused();
 await setConfigurationJson({ shards: ['99'] });
 const runsBefore = (await api('/api/v2/dags/demographics_nightly/dagRuns?limit=50')).total_entries;
 await triggerButton().click();
 await page.waitForTimeout(3000);
 const message = (await dialog().innerText()).split('\n').filter((l) => /Invalid input|Bad Request/.test(l));
 const runsAfter = (await api('/api/v2/dags/demographics_nightly/dagRuns?limit=50')).total_entries;
-note('bad shard', { message, runs_created: runsAfter - runsBefore, screenshot: await shot('03-bad-shard') });
+note('bad shard', { message, runs_created: runsAfter - runsBefore, paused: await paused(), screenshot: await shot('03-bad-shard') });
 
-// 4. trigger with the defaults (schedule left paused)
+// 4. trigger with the defaults ("Unpause on trigger" left ticked: a paused DAG's runs wait queued)
 await openTriggerForm();
-await dialog().getByText('Unpause demographics_nightly on trigger').click();
 const before = (await api('/api/v2/dags/demographics_nightly/dagRuns?limit=50')).dag_runs.map((r) => r.dag_run_id);
 await triggerButton().click();
 await page.waitForTimeout(4000);
 const defaultRun = await latestRunId(before);
-note('triggered with defaults', { run_id: defaultRun, screenshot: await shot('04-after-trigger') });
+note('triggered with defaults', { run_id: defaultRun, paused: await paused(), screenshot: await shot('04-after-trigger') });
 const defaultResult = await waitForRun(defaultRun, 20);
 note('defaults run ended', defaultResult);
 
 // 5. a demo run: a 3,000-user world, shard 0, its own namespace
 await openTriggerForm();
-await dialog().getByText('Unpause demographics_nightly on trigger').click();
 await dialog().getByRole('button', { name: 'Sample world (demo runs)' }).click();
 await dialog().locator('[name=element_world_users], #element_world_users').fill('3000');
 await dialog().getByRole('button', { name: 'What to run' }).click();
@@ -119,7 +126,7 @@ const beforeDemo = [...before, defaultRun];
 await triggerButton().click();
 await page.waitForTimeout(4000);
 const demoRun = await latestRunId(beforeDemo);
-note('triggered demo', { run_id: demoRun });
+note('triggered demo', { run_id: demoRun, paused: await paused() });
 const demoResult = await waitForRun(demoRun, 30);
 note('demo run ended', demoResult);
 await page.goto(`${base}/dags/demographics_nightly/runs/${encodeURIComponent(demoRun)}`);
@@ -128,6 +135,12 @@ note('grid', { screenshot: await shot('06-demo-run') });
 await page.goto(`${base}/dags/demographics_nightly`);
 await page.waitForTimeout(4000);
 note('runs', { screenshot: await shot('07-dag-runs') });
+
+// unpausing switched the schedule on: it must wait for the next midnight, not run a past one
+const runs = (await api('/api/v2/dags/demographics_nightly/dagRuns?limit=50')).dag_runs;
+const dagNow = await api('/api/v2/dags/demographics_nightly');
+note('schedule', { paused: dagNow.is_paused, next_run: dagNow.next_dagrun_run_after,
+                   run_types: runs.map((r) => r.run_type) });
 
 fs.writeFileSync(reportFile, JSON.stringify(report, null, 1));
 await browser.close();

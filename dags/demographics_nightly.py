@@ -19,6 +19,7 @@ from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, Param, TaskGroup, task
+from airflow.timetables.trigger import CronTriggerTimetable
 
 PROJECT = Path(__file__).resolve().parent.parent
 if str(PROJECT) not in sys.path:  # the DAG processor puts only dags/ on the path
@@ -163,8 +164,9 @@ def publish(report: dict, ds: str | None = None, params: dict | None = None) -> 
 with DAG(
     dag_id="demographics_nightly",
     description="Profiles -> labels -> MI -> model -> predictions, per target, every night.",
-    schedule="@daily",
-    start_date=dt.datetime(2026, 11, 1),
+    # Midnight UTC. No start_date and run_immediately=False: switching the schedule on first waits
+    # for the next midnight instead of at once running the one that has passed.
+    schedule=CronTriggerTimetable("0 0 * * *", timezone="UTC", run_immediately=False),
     catchup=False,
     max_active_runs=1,
     params=PARAMS,

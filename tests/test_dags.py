@@ -126,6 +126,23 @@ def test_every_default_passes_the_schema_the_trigger_form_validates_with(dagbag)
         assert dumped["schema"].get("title") and dumped["schema"].get("section") and dumped["schema"].get("description_md"), name
 
 
+def test_switching_the_schedule_on_waits_for_the_next_midnight_and_survives_serialisation(dagbag):
+    """Unpausing (the trigger form's default) must not at once start the midnight that has passed:
+    that night's landing folder usually does not exist on a demo machine."""
+    import datetime as dt
+
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import TimeRestriction
+
+    served = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags["demographics_nightly"]))
+    assert served.start_date is None and not served.catchup
+    first = served.timetable.next_dagrun_info(last_automated_data_interval=None,
+                                              restriction=TimeRestriction(earliest=None, latest=None, catchup=False))
+    now = dt.datetime.now(dt.timezone.utc)
+    assert now < first.run_after <= now + dt.timedelta(days=1)
+    assert (first.run_after.hour, first.run_after.minute) == (0, 0)
+
+
 def test_a_generated_world_runs_in_its_own_namespace(dagbag, monkeypatch, tmp_path):
     """The DAG's template and runtime.config agree; the namespace moves landing, warehouse and MLflow."""
     import jinja2
