@@ -1,6 +1,7 @@
 """Reading and writing the warehouse's Delta tables, always through their TableSpec."""
 from __future__ import annotations
 
+from delta.exceptions import ConcurrentWriteException, MetadataChangedException, ProtocolChangedException
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -10,7 +11,8 @@ from schemas import TableSpec, table_spec
 
 
 def ensure_table(spark: SparkSession, config: PipelineConfig, name: str) -> DeltaTable:
-    """Create the table with its declared schema if it does not exist yet."""
+    """Create the table with its declared schema if it does not exist yet. Writers racing to create
+    the same new table (two targets' first score tasks) all get it: the loser reads the winner's."""
     spec = table_spec(name)
     path = config.table_path(name)
     builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(spec.schema)
@@ -20,7 +22,12 @@ def ensure_table(spark: SparkSession, config: PipelineConfig, name: str) -> Delt
         builder = builder.comment(spec.description)
     for key, value in spec.delta_properties.items():
         builder = builder.property(key, value)
-    return builder.execute()
+    try:
+        return builder.execute()
+    except (ProtocolChangedException, MetadataChangedException, ConcurrentWriteException):
+        if not DeltaTable.isDeltaTable(spark, path):
+            raise
+        return DeltaTable.forPath(spark, path)
 
 
 def table_exists(spark: SparkSession, config: PipelineConfig, name: str) -> bool:

@@ -1,9 +1,13 @@
 """Loading into Delta: a first load appends, a later one compares against what the table holds."""
+import dataclasses
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 
 from runtime import delta_io
+from schemas import table_spec
 
 NIGHT = dt.date(2026, 11, 22)
 FB_COLUMNS = "fb_id long, fb_username string, full_name string, gender string, fetched_at timestamp, " \
@@ -57,3 +61,21 @@ def test_insert_missing_adds_only_new_keys(spark, config):
         {"inserted": 1, "unchanged": 1}
     got = spark.read.format("delta").load(config.table_path("follows")).select("follower_id", "followee_id").collect()
     assert sorted(tuple(r) for r in got) == [(1, 2), (1, 3), (2, 1)]
+
+
+def test_writers_creating_the_same_new_table_at_once_all_get_it(spark, config):
+    # Two targets' score tasks write their first predictions into a fresh namespace together.
+    writers = 4
+    for round_ in range(2):
+        start = Barrier(writers)
+        round_config = dataclasses.replace(config, warehouse=f"{config.warehouse}/round-{round_}")
+
+        def create(_):
+            start.wait()
+            return delta_io.ensure_table(spark, round_config, "predictions").toDF().columns
+
+        with ThreadPoolExecutor(writers) as pool:
+            columns = list(pool.map(create, range(writers)))
+        assert columns == [list(table_spec("predictions").columns)] * writers
+        history = spark.sql(f"describe history delta.`{round_config.table_path('predictions')}`").collect()
+        assert [r["operation"] for r in history] == ["CREATE TABLE"]
