@@ -75,7 +75,7 @@ bench: setup
 	$(PY) -m bench.run
 
 # The Airflow UI in a real browser (headless Debian chromium + playwright-core from npm), outside the
-# suite: two real DAG runs, ~10 min. Screenshots and report in var/ui-check/.
+# suite: two real DAG runs on 20,000-user worlds, ~35 min on 2 cores. Screenshots and report in var/ui-check/.
 ui-check: setup
 	$(PY) -m checks.ui_check
 

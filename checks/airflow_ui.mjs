@@ -1,12 +1,13 @@
 // The Airflow UI as a person uses it, in headless Chromium (Debian's) driven by playwright-core:
 // log in, open the trigger form, check the defaults are accepted, give a bad shard value and
-// read the message, trigger a run with the defaults and a demo run, and wait for each to end.
-//   node checks/airflow_ui.mjs <base url> <passwords file> <screenshot folder> <report.json>
+// read the message, trigger a run with the defaults and a demo run, and wait for each to end;
+// exits 1 listing the problems if any of these is not what a person needs.
+//   node checks/airflow_ui.mjs <base url> <passwords file> <screenshot folder> <report.json> <demo world users>
 // Run by `make ui-check` (checks/ui_check.py starts and stops Airflow around it).
 import { chromium } from 'playwright-core';
 import fs from 'fs';
 
-const [base, passwordsFile, shots, reportFile] = process.argv.slice(2);
+const [base, passwordsFile, shots, reportFile, demoUsers] = process.argv.slice(2);
 const passwords = JSON.parse(fs.readFileSync(passwordsFile));
 const user = Object.keys(passwords)[0];
 const report = { steps: [] };
@@ -111,10 +112,10 @@ note('triggered with defaults', { run_id: defaultRun, paused: await paused(), sc
 const defaultResult = await waitForRun(defaultRun, 20);
 note('defaults run ended', defaultResult);
 
-// 5. a demo run: a 3,000-user world, shard 0, its own namespace
+// 5. a demo run: a generated world, shard 0, shard 0, its own namespace
 await openTriggerForm();
 await dialog().getByRole('button', { name: 'Sample world (demo runs)' }).click();
-await dialog().locator('[name=element_world_users], #element_world_users').fill('3000');
+await dialog().locator('[name=element_world_users], #element_world_users').fill(demoUsers);
 await dialog().getByRole('button', { name: 'What to run' }).click();
 await dialog().locator('#element_shards').click();
 await page.keyboard.type('0');
@@ -142,5 +143,18 @@ const dagNow = await api('/api/v2/dags/demographics_nightly');
 note('schedule', { paused: dagNow.is_paused, next_run: dagNow.next_dagrun_run_after,
                    run_types: runs.map((r) => r.run_type) });
 
+// what a person needs: Trigger enabled at the defaults, a readable refusal, both runs succeeded
+const step = (name) => report.steps.find((s) => s.step === name);
+report.problems = [
+  !step('defaults').trigger_enabled && 'Trigger disabled with the defaults',
+  !(message.length && step('bad shard').runs_created === 0) && 'bad shard value not refused with a message',
+  defaultResult.state !== 'success' && `defaults run ${defaultResult.state}`,
+  demoResult.state !== 'success' && `demo run ${demoResult.state}`,
+  !dagNow.is_paused && runs.some((r) => r.run_type === 'scheduled') && 'unpausing started a scheduled run at once',
+].filter(Boolean);
 fs.writeFileSync(reportFile, JSON.stringify(report, null, 1));
 await browser.close();
+if (report.problems.length) {
+  console.log('problems', JSON.stringify(report.problems));
+  process.exit(1);
+}

@@ -26,7 +26,7 @@ if str(PROJECT) not in sys.path:  # the DAG processor puts only dags/ on the pat
     sys.path.insert(0, str(PROJECT))
 
 from runtime.config import spark_submit_settings  # noqa: E402
-from jobs.targets import MODEL_FAMILIES, TARGETS, VOCAB_SIZES, nightly_targets, runnable_targets  # noqa: E402
+from jobs.targets import TARGETS, VOCAB_SIZES, nightly_targets, runnable_targets  # noqa: E402
 
 SHARD_COUNT = int(os.environ.get("DEMOGRAPHICS_SHARDS", "16"))
 SCORE_GROUPS = 4  # spark-submits per target and night, each scoring its share of the shards
@@ -70,7 +70,7 @@ for _name in GROUPS:
     PARAMS[f"{_name}_vocab_size"] = Param(_t.vocab_size, type="integer", enum=list(VOCAB_SIZES),
                                           title=f"{_name}: vocab size", section=f"Target: {_name}",
                                           description_md="Tokens kept per family by mutual information.")
-    PARAMS[f"{_name}_model_family"] = Param(_t.model_family, type="string", enum=list(MODEL_FAMILIES),
+    PARAMS[f"{_name}_model_family"] = Param(_t.model_family, type="string", enum=list(_t.model_families),
                                             title=f"{_name}: model family", section=f"Target: {_name}",
                                             description_md="Trained, registered and gated against the champion "
                                                            "(logreg/linsvm read tf-idf, networks presence).")

@@ -13,9 +13,12 @@ def evaluate(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict:
 
     pred = probs.argmax(axis=1)
     labels = list(range(len(classes)))
+    # Clipped away from 0 for the log, then renormalised: clipping alone lifts the sums above 1.
+    clipped = np.clip(probs, 1e-7, 1)
+    clipped /= clipped.sum(axis=1, keepdims=True)
     p, r, f, s = metrics.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
     out = {"accuracy": metrics.accuracy_score(y, pred), "macro_f1": metrics.f1_score(y, pred, average="macro", labels=labels),
-           "log_loss": metrics.log_loss(y, np.clip(probs, 1e-7, 1), labels=labels), "ece": expected_calibration_error(y, probs),
+           "log_loss": metrics.log_loss(y, clipped, labels=labels), "ece": expected_calibration_error(y, probs),
            "n_test": int(len(y))}
     try:
         out["roc_auc"] = (metrics.roc_auc_score(y, probs[:, 1]) if len(classes) == 2

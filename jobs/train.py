@@ -13,8 +13,8 @@ Models (weights exported as plain arrays for the numba scorer):
   'class vs rest' net per class, each trained on its own disjoint share of the training users;
   the strongest response wins) -- scikit-learn MLPClassifier; logreg (logistic regression) and
   linsvm (linear SVM, probabilities by a logistic fit on the calibration users' margins) -- one
-  linear layer; plus the target's baselines for reference. twin is one-vs-rest over any number
-  of classes.
+  linear layer; plus the target's baselines for reference. twin is for binary targets only
+  (jobs.targets.BINARY_ONLY_FAMILIES says why).
 Input values (the model's feature spec, udfs.model): binary presence or tf-idf (sublinear tf,
 idf of the fitting users, l2 per token family); linear models default to tf-idf, networks to presence.
 """
@@ -208,7 +208,7 @@ def model_inputs(spark: SparkSession, config: PipelineConfig, tdef, vocab_versio
     return vocab_version, [f"{f}{FEATURE_SEP}{t}" for f, t in zip(vocab_pd["family"], vocab_pd["token"])]
 
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_version: str | None = None,
-        models: tuple[str, ...] | None = None, register: str | None = "first", hidden: int | None = None,
+        models: tuple[str, ...] | None = None, register: str | None = "default", hidden: int | None = None,
         max_iter: int = 30, max_users: int = 600_000, seed: int = 0, min_accuracy: float | None = None,
         with_baselines: bool = True, experiment: str | None = None, features: str | None = None,
         report_dir: str | None = None) -> dict:
@@ -217,7 +217,11 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     tdef = target_def(target)
     classes = list(tdef.classes)
     models = tuple(models or (tdef.model_family,))
-    register = models[0] if register == "first" else register  # None: nothing registered
+    unfit = [m for m in models if m in MODEL_KINDS and m not in tdef.model_families]
+    if unfit:
+        raise ValueError(f"{target}: {unfit} not among its model families {tdef.model_families}")
+    if register == "default":  # the target's own family when it is among them; None: nothing registered
+        register = tdef.model_family if tdef.model_family in models else models[0]
     hidden = hidden or tdef.hidden_units
     min_accuracy = tdef.min_accuracy if min_accuracy is None else min_accuracy
     vocab_version, vocab_features = model_inputs(spark, config, tdef, vocab_version)
@@ -259,9 +263,10 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
 @click.command()
 @click.option("--target", default="gender", show_default=True)
 @click.option("--vocab-version", default=None, help="Default: the newest vocab of the target's vocab family.")
-@click.option("--models", default=None, help=f"Comma list of {','.join(MODEL_KINDS)} or 'all'. "
-              "Default: the target's model family.")
-@click.option("--register", default=None, help="Which of them is registered and gated. Default: the first.")
+@click.option("--models", default=None, help=f"Comma list of {','.join(MODEL_KINDS)} or 'all' (the target's "
+              "model families: twin for binary targets only). Default: the target's model family.")
+@click.option("--register", default=None, help="Which of them is registered and gated. "
+              "Default: the target's model family if trained, else the first.")
 @click.option("--hidden", type=int, default=None, help="Hidden units. Default: the target's.")
 @click.option("--max-iter", default=30, show_default=True)
 @click.option("--max-users", default=600_000, show_default=True)
@@ -284,14 +289,15 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, f
     if reason:
         echo_summary(cfg, "train", {"retrained": False, "reason": reason}, target)
         return
-    kinds = MODEL_KINDS if models == "all" else (tuple(models.split(",")) if models else None)
+    kinds = target_def(target).model_families if models == "all" else (tuple(models.split(",")) if models else None)
     out = run(start_spark("train"), cfg, target=target, vocab_version=vocab_version, models=kinds,
-              register=register or "first",
+              register=register or "default",
               hidden=hidden, max_iter=max_iter, max_users=max_users, min_accuracy=min_accuracy, features=features)
     click.echo(format_table(out["metrics"]))
-    model = out["metrics"][kinds[0] if kinds else target_def(target).model_family]
+    registered = next((k for k, r in out["runs"].items() if "gate" in r), None)
+    model = out["metrics"][registered or next(iter(out["metrics"]))]
     echo_summary(cfg, "train", {"retrained": True, "n_train": out["n_train"], "n_test": out["n_test"],
-                                "test": {m: round(model[m], 4) for m in ("accuracy", "macro_f1", "coverage_at_threshold")},
+                                "registered": registered, "test": {m: round(model[m], 4) for m in ("accuracy", "macro_f1", "coverage_at_threshold")},
                                 "runs": out["runs"]}, target)
 
 

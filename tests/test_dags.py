@@ -84,7 +84,8 @@ def test_dag_file_parses_fast_without_heavy_imports():
 
 @pytest.mark.parametrize("name,value", [
     ("targets", ["age"]), ("targets", []), ("targets", "gender"), ("gender_vocab_size", 3000), ("hidden_units", 0),
-    ("hidden_units", 5000), ("hidden_units", 20), ("occupation_model_family", "svm"), ("shards", "1,a"),
+    ("hidden_units", 5000), ("hidden_units", 20), ("occupation_model_family", "svm"),
+    ("occupation_model_family", "twin"), ("shards", "1,a"),
     ("shards", ["99"]), ("shards", ["1", "1"]), ("shards", [1]), ("world_users", -5), ("gender_min_accuracy", 0.05),
     ("gender_min_accuracy", 1.5), ("gender_min_accuracy", 0.77), ("force_retrain", "yes"),
 ])
@@ -106,7 +107,8 @@ def test_params_accept_valid_values_and_default_from_the_definitions(dagbag):
     assert params.get_param("shards").resolve(["0", "3", "15"]) == ["0", "3", "15"]
     assert params.get_param("shards").resolve(None) is None  # nothing chosen: every shard
     assert params.get_param("gender_vocab_size").resolve(4000) == 4000
-    assert params.get_param("occupation_model_family").resolve("twin") == "twin"
+    assert params.get_param("gender_model_family").resolve("twin") == "twin"  # binary targets only
+    assert params.get_param("occupation_model_family").resolve("linsvm") == "linsvm"
     assert params.get_param("targets").resolve(["occupation"]) == ["occupation"]
 
 
