@@ -2,21 +2,18 @@
 on the users it exists for (authentic users whose bio states no occupation) against the world's truth."""
 import os
 
-import numpy as np
 from pyspark.sql import functions as F
 
 from jobs import labels, score, token_mi, train
-from jobs.labellers.stated_occupation import bio_outcomes
 from jobs.targets import target_def
 from tests.conftest import NIGHT, warehouse_beside
+from world.truth_check import unstated_users_evaluation
 
 # On this world (seed 11, 5000 users) the model's macro-F1 was 0.428 and the majority's 0.045.
 MARGIN = 0.25
 
 
 def test_occupation_beats_the_majority_on_users_who_state_none(spark, world, tmp_path_factory):
-    from sklearn.metrics import f1_score
-
     cfg, _ = world
     root = tmp_path_factory.mktemp("occupation")
     own = warehouse_beside(cfg, root)
@@ -36,16 +33,8 @@ def test_occupation_beats_the_majority_on_users_who_state_none(spark, world, tmp
     assert not any(f.startswith(("bio_", "name_")) for f in out["_models"][tdef.model_family]["model"].vocab)
     score.run(spark, own, target="occupation")
 
-    stating = bio_outcomes(spark.read.format("delta").load(own.table_path("profiles")), tdef.classes).select("user_id")
-    preds = (spark.read.format("delta").load(own.table_path("predictions")).where("target = 'occupation'")
-             .join(truth.where(~F.col("is_fake")), "user_id").join(stating, "user_id", "left_anti")
-             .select("probabilities", "occupation").toPandas())
-    assert len(preds) > 2500
-    classes = list(tdef.classes)
-    predicted = [classes[int(np.argmax([p.get(c, 0.0) for c in classes]))] for p in preds["probabilities"]]
-    majority = lab.groupBy("label").count().orderBy(F.desc("count")).first()["label"]
-    model_f1 = f1_score(preds["occupation"], predicted, labels=classes, average="macro", zero_division=0)
-    majority_f1 = f1_score(preds["occupation"], [majority] * len(preds), labels=classes, average="macro",
-                           zero_division=0)
-    print(f"occupation macro-F1 on {len(preds)} users stating none: model {model_f1:.3f}, majority {majority_f1:.3f}")
-    assert model_f1 > majority_f1 + MARGIN
+    got = unstated_users_evaluation(spark, own, "occupation")
+    assert got["users"] > 2500
+    print(f"occupation macro-F1 on {got['users']} users stating none: model {got['macro_f1']:.3f}, "
+          f"majority ({got['majority']}) {got['majority_macro_f1']:.3f}")
+    assert got["macro_f1"] > got["majority_macro_f1"] + MARGIN

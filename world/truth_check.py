@@ -1,0 +1,78 @@
+"""A target's predictions judged where they cannot flatter: on the authentic users its labellers
+found no evidence on (the users the model exists for), against a generated world's hidden truth.
+Sample worlds only: real data has no truth.
+
+  DEMOGRAPHICS_NAMESPACE=demo/100000-users .venv/bin/python -m world.truth_check --target occupation
+"""
+from __future__ import annotations
+
+import json
+
+import click
+import numpy as np
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.labellers import labeller
+from jobs.targets import target_def
+from runtime import delta_io
+from runtime.config import PipelineConfig, config_from_cli
+
+
+def users_with_evidence(spark: SparkSession, config: PipelineConfig, tdef) -> DataFrame:
+    """Every user a labeller of the target judged (labelled or rejected): they state the target."""
+    judged = [fn(spark, config, tdef)[0].select("user_id") for fn in map(labeller, tdef.label_sources) if fn]
+    if not judged:
+        raise ValueError(f"{tdef.name}: no labeller among its sources {tdef.label_sources}")
+    out = judged[0]
+    for more in judged[1:]:
+        out = out.unionByName(more)
+    return out.distinct()
+
+
+def unstated_users_evaluation(spark: SparkSession, config: PipelineConfig, target: str) -> dict:
+    """Per-class P/R/F1 and macro-F1 of the night's predictions (their most probable class) next to
+    the majority of the target's labels, and accuracy and share of the users not left uncertain."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    tdef = target_def(target)
+    classes = list(tdef.classes)
+    truth = spark.read.json(f"{config.landing}/{config.run_date}/source=_truth")
+    if target not in truth.columns:
+        raise ValueError(f"the world's truth has no {target!r} column: {truth.columns}")
+    preds = (delta_io.read_table(spark, config, "predictions")
+             .where((F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date)))
+             .join(truth.where(~F.col("is_fake")).select("user_id", F.col(target).alias("truth")), "user_id")
+             .join(users_with_evidence(spark, config, tdef), "user_id", "left_anti")
+             .select("label", "probabilities", "truth").toPandas())
+    if preds.empty:
+        raise ValueError(f"no {target} predictions for {config.run_date} on users without evidence")
+    best = [classes[int(np.argmax([p.get(c, 0.0) for c in classes]))] for p in preds["probabilities"]]
+    labels = delta_io.read_table(spark, config, "labels").where(
+        (F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date)))
+    majority = labels.groupBy("label").count().orderBy(F.desc("count"), "label").first()["label"]
+    p, r, f, support = precision_recall_fscore_support(preds["truth"], best, labels=classes, zero_division=0)
+    kept = preds["label"] != "uncertain"
+    return {"target": target, "run_date": str(config.run_date), "users": len(preds),
+            "macro_f1": round(float(f1_score(preds["truth"], best, labels=classes, average="macro", zero_division=0)), 4),
+            "majority": majority,
+            "majority_macro_f1": round(float(f1_score(preds["truth"], [majority] * len(preds), labels=classes,
+                                                      average="macro", zero_division=0)), 4),
+            "kept_share": round(float(kept.mean()), 4),
+            "kept_accuracy": round(float((preds["label"] == preds["truth"])[kept].mean()), 4) if kept.any() else None,
+            "per_class": {c: {"precision": round(float(p[i]), 3), "recall": round(float(r[i]), 3),
+                              "f1": round(float(f[i]), 3), "users": int(support[i])} for i, c in enumerate(classes)}}
+
+
+@click.command()
+@click.option("--target", required=True)
+@click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def main(target, run_date):
+    from runtime.spark_session import start_spark
+
+    cfg = config_from_cli(run_date=run_date)
+    click.echo(json.dumps(unstated_users_evaluation(start_spark("truth_check"), cfg, target), indent=1))
+
+
+if __name__ == "__main__":
+    main()
