@@ -3,8 +3,8 @@
   make ui-check    # needs Debian's chromium (/usr/bin/chromium); fetches playwright-core from npm
 
 Generates a WORLD_USERS world into a temporary landing for today (UTC), so the run with the
-defaults has a night to read; starts `runtime.airflow_ui` on its own port, home, landing and
-warehouse; runs checks/airflow_ui.mjs (log in, the form's defaults, a bad shard value, a run
+defaults has a night to read; starts `runtime.airflow_ui` on its own port, home, landing,
+warehouse and MLflow store; runs checks/airflow_ui.mjs (log in, the form's defaults, a bad shard value, a run
 with the defaults, a demo run of the same size); then stops Airflow with SIGTERM and checks no
 process of it is left.
 Screenshots and report.json go to var/ui-check/.
@@ -43,6 +43,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="ui-check-"))
     port = 8091
     env = {**os.environ, "DEMOGRAPHICS_WAREHOUSE": str(root / "warehouse"), "DEMOGRAPHICS_LANDING": str(root / "landing"),
+           "DEMOGRAPHICS_MLFLOW": str(root / "mlflow"),
            "DEMOGRAPHICS_SHARDS": "16", "DEMOGRAPHICS_DRIVER_MEMORY": "2g"}
     home = root / "airflow"
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # a UI trigger's logical date

@@ -18,10 +18,11 @@ GATE_METRIC = "macro_f1"
 
 
 def mlflow_folder(namespace: str | None = None) -> Path:
-    """The project's own MLflow store; a demo namespace has its own, so a demo's models never
-    become the real champions."""
+    """The project's own MLflow store (root: $DEMOGRAPHICS_MLFLOW, default var/mlflow); a demo
+    namespace has its own, so a demo's models never become the real champions."""
     ns = current_namespace(namespace)
-    return PROJECT_ROOT / "var" / "mlflow" / ns if ns else PROJECT_ROOT / "var" / "mlflow"
+    root = Path(os.environ.get("DEMOGRAPHICS_MLFLOW", PROJECT_ROOT / "var" / "mlflow"))
+    return root / ns if ns else root
 
 def mlflow_uri(namespace: str | None = None) -> str:
     """$MLFLOW_TRACKING_URI (a server, or a test's store: taken as given), else the project's store."""

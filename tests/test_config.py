@@ -90,3 +90,11 @@ def test_the_session_jvm_starts_with_the_class_archive_set_up_recorded(spark):
     assert (f"-XX:CompilerDirectivesFile={JIT_DIRECTIVES}" in arguments) == ("CompilerDirectivesFile" in driver_java_options())
     # make setup records it (unless told not to): without it every job's JVM starts ~10 s slower.
     assert CLASS_ARCHIVE.exists() or os.environ.get("DEMOGRAPHICS_CLASS_ARCHIVE") == "off"
+
+
+def test_the_mlflow_store_moves_with_its_root_and_keeps_demo_namespaces_apart(tmp_path, monkeypatch):
+    from jobs.registry import mlflow_folder
+
+    monkeypatch.setenv("DEMOGRAPHICS_MLFLOW", str(tmp_path / "mlflow"))
+    assert mlflow_folder("") == tmp_path / "mlflow"
+    assert mlflow_folder("demo/5-users") == tmp_path / "mlflow" / "demo" / "5-users"
