@@ -1,9 +1,12 @@
 """Reading and writing the warehouse's Delta tables, always through their TableSpec."""
 from __future__ import annotations
 
+import time
+
 from delta.exceptions import ConcurrentWriteException, MetadataChangedException, ProtocolChangedException
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
 from runtime.config import PipelineConfig
@@ -22,12 +25,18 @@ def ensure_table(spark: SparkSession, config: PipelineConfig, name: str) -> Delt
         builder = builder.comment(spec.description)
     for key, value in spec.delta_properties.items():
         builder = builder.property(key, value)
-    try:
-        return builder.execute()
-    except (ProtocolChangedException, MetadataChangedException, ConcurrentWriteException):
-        if not DeltaTable.isDeltaTable(spark, path):
-            raise
-        return DeltaTable.forPath(spark, path)
+    for attempt in range(6):
+        try:
+            return builder.execute()
+        except (ProtocolChangedException, MetadataChangedException, ConcurrentWriteException, AnalysisException) as e:
+            # A winner mid-commit leaves files but no table yet (a non-empty location): wait for it.
+            if isinstance(e, AnalysisException) and "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION" not in str(e):
+                raise
+            if DeltaTable.isDeltaTable(spark, path):
+                return DeltaTable.forPath(spark, path)
+            if attempt == 5:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def table_exists(spark: SparkSession, config: PipelineConfig, name: str) -> bool:
