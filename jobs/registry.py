@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from runtime.config import PROJECT_ROOT, current_namespace
+from runtime.config import PROJECT_ROOT, rooted
 from jobs.evaluation import evaluate
 from udfs.model import NetworkModel
 from udfs.pyfunc import PyfuncNetwork
@@ -20,9 +20,7 @@ GATE_METRIC = "macro_f1"
 def mlflow_folder(namespace: str | None = None) -> Path:
     """The project's own MLflow store (root: $DEMOGRAPHICS_MLFLOW, default var/mlflow); a demo
     namespace has its own, so a demo's models never become the real champions."""
-    ns = current_namespace(namespace)
-    root = Path(os.environ.get("DEMOGRAPHICS_MLFLOW", PROJECT_ROOT / "var" / "mlflow"))
-    return root / ns if ns else root
+    return Path(rooted("DEMOGRAPHICS_MLFLOW", PROJECT_ROOT / "var" / "mlflow", namespace))
 
 def mlflow_uri(namespace: str | None = None) -> str:
     """$MLFLOW_TRACKING_URI (a server, or a test's store: taken as given), else the project's store."""

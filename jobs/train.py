@@ -252,7 +252,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         results[kind].update(sklearn=info.get("sklearn"), model=model)
         table[kind] = metrics
     n_labelled = len(data)
-    return {"vocab_version": vocab_version, "n_train": len(split.fit) + len(split.calibration), "n_test": len(split.test),
+    return {"vocab_version": vocab_version, "registered": register, "n_train": len(split.fit) + len(split.calibration), "n_test": len(split.test),
             "metrics": table, "evaluation": ("one 10% test split of fewer than 1,000 users: a noisy draw; "
                                              "jobs.cross_validation gives mean and spread over folds")
             if wants_cross_validation(n_labelled) else "10% test split",
@@ -294,7 +294,7 @@ def main(target, vocab_version, models, register, hidden, max_iter, max_users, f
               register=register or "default",
               hidden=hidden, max_iter=max_iter, max_users=max_users, min_accuracy=min_accuracy, features=features)
     click.echo(format_table(out["metrics"]))
-    registered = next((k for k, r in out["runs"].items() if "gate" in r), None)
+    registered = out["registered"]
     model = out["metrics"][registered or next(iter(out["metrics"]))]
     echo_summary(cfg, "train", {"retrained": True, "n_train": out["n_train"], "n_test": out["n_test"],
                                 "registered": registered, "test": {m: round(model[m], 4) for m in ("accuracy", "macro_f1", "coverage_at_threshold")},

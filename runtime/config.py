@@ -29,7 +29,7 @@ def current_namespace(namespace: str | None = None) -> str:
     return (os.environ.get("DEMOGRAPHICS_NAMESPACE", "") if namespace is None else namespace).strip("/")
 
 
-def _rooted(variable: str, default: Path, namespace: str | None = None) -> str:
+def rooted(variable: str, default: Path, namespace: str | None = None) -> str:
     """A root folder from the environment, inside the namespace (default: $DEMOGRAPHICS_NAMESPACE)."""
     base = _env(variable, str(default))
     namespace = current_namespace(namespace)
@@ -38,8 +38,8 @@ def _rooted(variable: str, default: Path, namespace: str | None = None) -> str:
 
 def namespaced(namespace: str) -> "PipelineConfig":
     """The environment's config with its landing and warehouse roots inside `namespace` ('' = none)."""
-    return PipelineConfig(warehouse=_rooted("DEMOGRAPHICS_WAREHOUSE", PROJECT_ROOT / "warehouse", namespace),
-                          landing=_rooted("DEMOGRAPHICS_LANDING", PROJECT_ROOT / "landing", namespace))
+    return PipelineConfig(warehouse=rooted("DEMOGRAPHICS_WAREHOUSE", PROJECT_ROOT / "warehouse", namespace),
+                          landing=rooted("DEMOGRAPHICS_LANDING", PROJECT_ROOT / "landing", namespace))
 
 
 def spark_local_ip() -> str:
@@ -51,8 +51,8 @@ def spark_local_ip() -> str:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    warehouse: str = field(default_factory=lambda: _rooted("DEMOGRAPHICS_WAREHOUSE", PROJECT_ROOT / "warehouse"))
-    landing: str = field(default_factory=lambda: _rooted("DEMOGRAPHICS_LANDING", PROJECT_ROOT / "landing"))
+    warehouse: str = field(default_factory=lambda: rooted("DEMOGRAPHICS_WAREHOUSE", PROJECT_ROOT / "warehouse"))
+    landing: str = field(default_factory=lambda: rooted("DEMOGRAPHICS_LANDING", PROJECT_ROOT / "landing"))
     run_date: dt.date = field(default_factory=lambda: dt.date.fromisoformat(_env("DEMOGRAPHICS_RUN_DATE", dt.date.today().isoformat())))
     shards: int = field(default_factory=lambda: int(_env("DEMOGRAPHICS_SHARDS", "16")))
 

@@ -7,12 +7,14 @@ Sample worlds only: real data has no truth.
 from __future__ import annotations
 
 import json
+from functools import reduce
 
 import click
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.evaluation import evaluate
 from jobs.labellers import labeller
 from jobs.targets import target_def
 from runtime import delta_io
@@ -24,17 +26,12 @@ def users_with_evidence(spark: SparkSession, config: PipelineConfig, tdef) -> Da
     judged = [fn(spark, config, tdef)[0].select("user_id") for fn in map(labeller, tdef.label_sources) if fn]
     if not judged:
         raise ValueError(f"{tdef.name}: no labeller among its sources {tdef.label_sources}")
-    out = judged[0]
-    for more in judged[1:]:
-        out = out.unionByName(more)
-    return out.distinct()
+    return reduce(DataFrame.unionByName, judged).distinct()
 
 
 def unstated_users_evaluation(spark: SparkSession, config: PipelineConfig, target: str) -> dict:
     """Per-class P/R/F1 and macro-F1 of the night's predictions (their most probable class) next to
     the majority of the target's labels, and accuracy and share of the users not left uncertain."""
-    from sklearn.metrics import f1_score, precision_recall_fscore_support
-
     tdef = target_def(target)
     classes = list(tdef.classes)
     truth = spark.read.json(f"{config.landing}/{config.run_date}/source=_truth")
@@ -47,22 +44,19 @@ def unstated_users_evaluation(spark: SparkSession, config: PipelineConfig, targe
              .select("label", "probabilities", "truth").toPandas())
     if preds.empty:
         raise ValueError(f"no {target} predictions for {config.run_date} on users without evidence")
-    best = [classes[int(np.argmax([p.get(c, 0.0) for c in classes]))] for p in preds["probabilities"]]
+    y = preds["truth"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    probs = np.array([[p.get(c, 0.0) for c in classes] for p in preds["probabilities"]])
     labels = delta_io.read_table(spark, config, "labels").where(
         (F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date)))
     majority = labels.groupBy("label").count().orderBy(F.desc("count"), "label").first()["label"]
-    p, r, f, support = precision_recall_fscore_support(preds["truth"], best, labels=classes, zero_division=0)
+    model, baseline = evaluate(y, probs, classes), evaluate(y, np.eye(len(classes))[[classes.index(majority)] * len(y)], classes)
     kept = preds["label"] != "uncertain"
     return {"target": target, "run_date": str(config.run_date), "users": len(preds),
-            "macro_f1": round(float(f1_score(preds["truth"], best, labels=classes, average="macro", zero_division=0)), 4),
-            "majority": majority,
-            "majority_macro_f1": round(float(f1_score(preds["truth"], [majority] * len(preds), labels=classes,
-                                                      average="macro", zero_division=0)), 4),
+            "macro_f1": round(model["macro_f1"], 4), "majority": majority,
+            "majority_macro_f1": round(baseline["macro_f1"], 4),
             "kept_share": round(float(kept.mean()), 4),
             "kept_accuracy": round(float((preds["label"] == preds["truth"])[kept].mean()), 4) if kept.any() else None,
-            "per_class": {c: {"precision": round(float(p[i]), 3), "recall": round(float(r[i]), 3),
-                              "f1": round(float(f[i]), 3), "users": int(support[i])} for i, c in enumerate(classes)}}
-
+            "per_class": {c: {m: round(model[f"{m}_{c}"], 3) for m in ("precision", "recall", "f1")} for c in classes}}
 
 @click.command()
 @click.option("--target", required=True)
