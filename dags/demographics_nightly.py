@@ -164,9 +164,11 @@ def publish(report: dict, ds: str | None = None, params: dict | None = None) -> 
 with DAG(
     dag_id="demographics_nightly",
     description="Profiles -> labels -> MI -> model -> predictions, per target, every night.",
-    # Midnight UTC. No start_date and run_immediately=False: switching the schedule on first waits
-    # for the next midnight instead of at once running the one that has passed.
-    schedule=CronTriggerTimetable("0 0 * * *", timezone="UTC", run_immediately=False),
+    # Midnight UTC. No start_date and a zero run_immediately window: switching the schedule on
+    # first waits for the next midnight instead of at once running the one that has passed.
+    # (Airflow 3.3 reads run_immediately=False like None: it still runs a midnight passed less
+    # than 2.4 h ago, which this DAG's test caught at 00:19.)
+    schedule=CronTriggerTimetable("0 0 * * *", timezone="UTC", run_immediately=dt.timedelta(0)),
     catchup=False,
     max_active_runs=1,
     params=PARAMS,

@@ -41,24 +41,41 @@ def raw_text(frame: pd.DataFrame) -> pd.Series:
     return frame["biography"].fillna("") + " " + captions + " " + frame["full_name"].fillna("")
 
 
-def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str]) -> dict:
-    """TF-IDF (word 1-2-grams + char_wb 2-4-grams, sublinear tf) + logistic regression (C=2)."""
+def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str], calibration: pd.DataFrame | None = None,
+                    abstention: str = "accuracy", level: float = 0.9) -> dict:
+    """TF-IDF (word 1-2-grams + char_wb 2-4-grams, sublinear tf) + logistic regression (C=2).
+    With `calibration` users it fits on `fit` alone and sets its 'uncertain' thresholds on them
+    by the target's abstention rule, as the models do, so both are judged at their thresholds."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()
-    tr, te = raw_text(fit), raw_text(test)
+    tr = raw_text(fit)
     words = TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2))
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True)
     X_tr = hstack([words.fit_transform(tr), chars.fit_transform(tr)]).tocsr()
-    X_te = hstack([words.transform(te), chars.transform(te)]).tocsr()
     code = {c: i for i, c in enumerate(classes)}
     clf = LogisticRegression(C=2.0, max_iter=2000).fit(X_tr, fit["label"].map(code).to_numpy())
     seconds = time.perf_counter() - started
-    probs = np.zeros((len(test), len(classes)))
-    probs[:, clf.classes_] = clf.predict_proba(X_te)
-    return {**evaluation.evaluate(test["label"].map(code).to_numpy(), probs, classes), "train_seconds": seconds}
+
+    def probs_of(frame):
+        texts = raw_text(frame)
+        probs = np.zeros((len(frame), len(classes)))
+        probs[:, clf.classes_] = clf.predict_proba(hstack([words.transform(texts), chars.transform(texts)]).tocsr())
+        return probs
+
+    probs, y = probs_of(test), test["label"].map(code).to_numpy()
+    out = {**evaluation.evaluate(y, probs, classes), "train_seconds": seconds}
+    if calibration is not None and len(calibration):
+        threshold = evaluation.abstention_thresholds(abstention, calibration["label"].map(code).to_numpy(),
+                                                     probs_of(calibration), level)
+        kept = evaluation.kept_mask(probs, threshold)
+        out.update(coverage_at_threshold=float(kept.mean()),
+                   accuracy_at_threshold=float((probs.argmax(axis=1) == y)[kept].mean()) if kept.any() else float("nan"))
+        if abstention == "class_precision":
+            out["per_class_at_thresholds"] = evaluation.per_class_at_thresholds(y, probs, threshold, classes)
+    return out
 
 
 def _mean_std(values: pd.Series) -> dict:
@@ -74,6 +91,8 @@ def summarise(per_fold: dict[str, list[dict]]) -> dict[str, dict]:
         frame = pd.DataFrame(rows)
         out[name] = {m: _mean_std(frame[m]) for m in SUMMARY_METRICS if m in frame}
         out[name]["folds"] = len(frame)
+        if "per_class_at_thresholds" in frame:
+            out[name]["per_class_at_thresholds"] = evaluation.pooled_per_class(list(frame["per_class_at_thresholds"]))
         if reference is not None and name != REFERENCE:
             out[name]["accuracy_minus_reference"] = _mean_std(frame["accuracy"] - reference["accuracy"])
     return out
@@ -91,12 +110,13 @@ def format_summary(summary: dict[str, dict]) -> str:
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", folds: int = DEFAULT_FOLDS,
         vocab_size: int = 50000, models: tuple[str, ...] = ("logreg", "linsvm", "mlp1"), min_users: int = 2,
         families: tuple[str, ...] | None = None, hidden: int = 64, max_iter: int = 30, seed: int = 0,
-        min_accuracy: float = 0.9, features: str | None = None, reference: bool = True,
+        min_accuracy: float | None = None, features: str | None = None, reference: bool = True,
         out_dir: str | Path | None = None) -> dict:
     tdef = target_def(target)
     classes = list(tdef.classes)
+    min_accuracy = tdef.min_accuracy if min_accuracy is None else min_accuracy
     labelled = with_folds(labelled_users(delta_io.read_table(spark, config, "labels"), tdef), folds).cache()
-    texts = read_user_texts(spark, config)
+    texts = read_user_texts(spark, config, tdef.recent_captions)
     per_fold: dict[str, list[dict]] = {}
     sizes = []
     for k in range(folds):
@@ -110,9 +130,12 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", fol
         for name, metrics in evaluation.baselines(split, tdef.baselines).items():
             per_fold.setdefault(name, []).append(metrics)
         for kind in models:
-            _, metrics, _, _ = train.fit_and_evaluate(kind, split, vocab, hidden, seed, max_iter, min_accuracy, features)
+            _, metrics, _, _ = train.fit_and_evaluate(kind, split, vocab, hidden, seed, max_iter, min_accuracy, features, tdef)
             per_fold.setdefault(kind, []).append(metrics)
-        if reference:
+        if reference and tdef.abstention == "class_precision":  # judged at per-class thresholds, as the models
+            per_fold.setdefault(REFERENCE, []).append(tfidf_reference(split.fit, split.test, classes, split.calibration,
+                                                                      tdef.abstention, min_accuracy))
+        elif reference:
             fitting = pd.concat([split.fit, split.calibration], ignore_index=True)
             per_fold.setdefault(REFERENCE, []).append(tfidf_reference(fitting, split.test, classes))
     labelled.unpersist()

@@ -56,6 +56,70 @@ def threshold_for(curve: pd.DataFrame, min_accuracy: float) -> float:
         return float(curve["threshold"].iloc[0])
     return float(ok["threshold"].iloc[-1])
 
+NEVER = 2.0  # a threshold no probability reaches: the class is always 'uncertain'
+MIN_CLASS_SUPPORT = 10  # calibration predictions of a class needed to vouch for its precision
+
+
+def class_precision_thresholds(y: np.ndarray, probs: np.ndarray, min_precision: float,
+                               min_support: int = MIN_CLASS_SUPPORT) -> np.ndarray:
+    """Per class, the lowest confidence at which the users predicted that class and kept still
+    reach min_precision; NEVER for a class with fewer than min_support predictions there or
+    none reaching it (its users go 'uncertain' rather than pollute another's share)."""
+    pred, conf = probs.argmax(axis=1), probs.max(axis=1)
+    thresholds = np.full(probs.shape[1], NEVER)
+    for c in range(probs.shape[1]):
+        mine = np.flatnonzero(pred == c)
+        order = mine[np.argsort(-conf[mine], kind="stable")]
+        precision = np.cumsum(y[order] == c) / np.arange(1, len(order) + 1)
+        ok = np.flatnonzero((precision >= min_precision) & (np.arange(1, len(order) + 1) >= min_support))
+        if len(ok):
+            thresholds[c] = conf[order[ok[-1]]]
+    return thresholds
+
+
+def abstention_thresholds(rule: str, y: np.ndarray, probs: np.ndarray, level: float) -> float | list[float]:
+    """The 'uncertain' threshold(s) a target's abstention rule sets on held-out users:
+    `accuracy`, one confidence keeping overall accuracy >= level; `class_precision`, one per
+    class keeping each class's precision >= level."""
+    if rule == "accuracy":
+        return threshold_for(coverage_curve(y, probs), level)
+    if rule == "class_precision":
+        return class_precision_thresholds(y, probs, level).tolist()
+    raise ValueError(f"unknown abstention rule {rule!r}")
+
+
+def kept_mask(probs: np.ndarray, threshold) -> np.ndarray:
+    """Users whose most probable class clears its threshold (scalar or one per class)."""
+    best = probs.argmax(axis=1)
+    return probs[np.arange(len(probs)), best] >= np.broadcast_to(np.asarray(threshold, float), (probs.shape[1],))[best]
+
+
+def per_class_at_thresholds(y: np.ndarray, probs: np.ndarray, threshold, classes) -> dict[str, dict]:
+    """Per class on these users: precision and predicted count among the kept, recall (kept and
+    right over all of the class) -- the figures a per-class threshold promises."""
+    kept, pred = kept_mask(probs, threshold), probs.argmax(axis=1)
+    out = {}
+    for c, name in enumerate(classes):
+        predicted = kept & (pred == c)
+        right = int((predicted & (y == c)).sum())
+        out[name] = {"predicted": int(predicted.sum()), "right": right,
+                     "precision": right / predicted.sum() if predicted.any() else None,
+                     "recall": right / max(int((y == c).sum()), 1), "support": int((y == c).sum())}
+    return out
+
+
+def pooled_per_class(folds: list[dict[str, dict]]) -> dict[str, dict]:
+    """per_class_at_thresholds of several folds (disjoint users) summed: precision and recall over all."""
+    out = {}
+    for name in folds[0]:
+        predicted = sum(f[name]["predicted"] for f in folds)
+        right = sum(f[name]["right"] for f in folds)
+        support = sum(f[name]["support"] for f in folds)
+        out[name] = {"predicted": predicted, "precision": right / predicted if predicted else None,
+                     "recall": right / support if support else 0.0, "support": support}
+    return out
+
+
 def name_baseline(full_names: pd.Series, classes: list[str], majority: int) -> np.ndarray:
     """Probabilities from gender-guesser's first-name dictionary (the gender target's own baseline)."""
     import gender_guesser.detector as gd

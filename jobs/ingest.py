@@ -139,6 +139,18 @@ def parse_csv_lines(raw: DataFrame, fields) -> DataFrame:
     return parsed.withColumn("reason", _first_reason(checks)).drop(*[f"_raw_{n}" for n, _, _ in fields])
 
 
+def json_text_checks(parsed: DataFrame, names) -> tuple[DataFrame, DataFrame]:
+    """(records with bad JSON text fields set null, one rejected row per bad field: the field's
+    text as `value`, reason malformed_json:<field>). The good record stays good."""
+    bad = {n: F.col(n).isNotNull() & F.try_parse_json(F.col(n)).isNull() for n in names}
+    good = parsed.where(F.col("reason").isNull())
+    rejects = [good.where(is_bad).select(F.col(n).alias("value"), "source_file", F.lit(f"malformed_json:{n}").alias("reason"))
+               for n, is_bad in bad.items()]
+    cleaned = parsed.select(*[F.when(F.col("reason").isNull() & bad[c], F.lit(None).cast("string")).otherwise(F.col(c)).alias(c)
+                              if c in bad else F.col(c) for c in parsed.columns])
+    return cleaned, reduce(DataFrame.unionByName, rejects)
+
+
 def quarantine_rows(parsed: DataFrame, source: str, run_date) -> DataFrame:
     return (parsed.where(F.col("reason").isNotNull())
             .select(F.lit(source).alias("source"), "source_file",
@@ -325,8 +337,10 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
         totals = parsed.agg(F.count(F.lit(1)).alias("read"),
                             F.count_if(F.col("reason").isNull() & over_limit).alias("over_limit")).first()
         read = totals["read"]
+        field_rejects = None
         if source == "profiles":
-            counts = delta_io.upsert_newest(spark, config, "profiles", profiles_from_records(parsed, config.shards, run_date))
+            good_fields, field_rejects = json_text_checks(parsed, L.JSON_TEXT_FIELDS)
+            counts = delta_io.upsert_newest(spark, config, "profiles", profiles_from_records(good_fields, config.shards, run_date))
         elif source == "posts":
             posts = posts_from_records(parsed, run_date)
             counts = delta_io.upsert_newest(spark, config, "posts", posts)
@@ -340,7 +354,9 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
             counts = delta_io.insert_missing(spark, config, "follows", follows_from_records(parsed, run_date), unique=True)
         # Rejected rows are few: keep them while `parsed` is cached, so writing quarantine at the
         # end does not parse every landing file again.
-        rejected = quarantine_rows(parsed, source, run_date).cache()
+        rejected = quarantine_rows(parsed if field_rejects is None else
+                                   parsed.select("value", "source_file", "reason").unionByName(field_rejects),
+                                   source, run_date).cache()
         bad = dict(sorted((r["reason"], r["count"]) for r in rejected.groupBy("reason").count().collect()))
         if bad.get("invalid_utf8", 0) >= ENCODING_ERROR_MIN:
             per_file = {r["source_file"]: r["count"] for r in parsed.groupBy("source_file").count().collect()}

@@ -64,7 +64,11 @@ def log_and_gate(model: NetworkModel, kind: str, params: dict, metrics: dict, ar
         pd.DataFrame({"index": range(len(model.vocab)), "feature": model.vocab}).to_csv(Path(tmp) / "vocab.csv", index=False)
         with mlflow.start_run(run_name=f"{params['target']}-{kind}") as run:
             mlflow.log_params({k: v for k, v in params.items()})
-            mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+            scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, np.floating))}
+            mlflow.log_metrics({k: v for k, v in scalars.items() if np.isfinite(v)})
+            others = {k: v for k, v in metrics.items() if k not in scalars}
+            if others:  # per-class thresholds and what they keep on the test users
+                mlflow.log_dict({"classes": list(model.classes), **others}, "per_class.json")
             mlflow.log_artifact(str(Path(tmp) / "vocab.csv"))
             for a in artifacts:
                 mlflow.log_artifact(str(a))

@@ -24,6 +24,7 @@ MODEL_FAMILIES = ("perceptron", "mlp1", "mlp2", "twin", "logreg", "linsvm")
 # offered to binary targets only.
 BINARY_ONLY_FAMILIES = ("twin",)
 BASELINES = ("majority", "name_baseline")
+ABSTENTION_RULES = ("accuracy", "class_precision")
 VOCAB_SIZES = (1000, 2000, 4000, 10000, 20000, 50000)
 
 
@@ -39,7 +40,13 @@ class TargetDef:
     hidden_units: int = 64
     vocab_size: int = 10000
     baselines: tuple[str, ...] = ("majority",)
-    min_accuracy: float = 0.9       # abstention: below the confidence reaching this accuracy -> 'uncertain'
+    # Abstention: `accuracy`, users below the one confidence keeping this accuracy overall are
+    # 'uncertain'; `class_precision`, below their class's confidence keeping that class's
+    # precision at this level (thresholds set on calibration users, shipped with the model).
+    abstention: str = "accuracy"
+    min_accuracy: float = 0.9
+    recent_captions: int | None = None  # read only a user's newest captions (None: all)
+    class_balance: float = 0.0      # fitting users weighed (1 / class share) ** this: 0 as they come, 1 all alike
     max_uncertain_share: float = 0.9  # quality: a night with more 'uncertain' is not published
     nightly: bool = False           # runs in the nightly DAG by default
 
@@ -51,6 +58,8 @@ class TargetDef:
             raise ValueError(f"{self.name}: model family {self.model_family!r} not one of {self.model_families}")
         if self.vocab_size not in VOCAB_SIZES:
             raise ValueError(f"{self.name}: vocab size {self.vocab_size} not one of {VOCAB_SIZES}")
+        if self.abstention not in ABSTENTION_RULES:
+            raise ValueError(f"{self.name}: abstention {self.abstention!r} not one of {ABSTENTION_RULES}")
         if set(self.baselines) - set(BASELINES):
             raise ValueError(f"{self.name}: unknown baselines {sorted(set(self.baselines) - set(BASELINES))}")
 
@@ -66,8 +75,13 @@ TARGETS: dict[str, TargetDef] = {
     t.name: t for t in (
         TargetDef("gender", ("female", "male"), ("facebook_link", "import", "manual"), TEXT_FAMILIES,
                   baselines=("majority", "name_baseline"), nightly=True),
+        # Lefty's geolocation: bio + the 5 newest captions, 36 countries + OTHER, each country's
+        # precision kept >= 90% by its own threshold. Labels come from the business address and
+        # explicit bio statements; users stating a place are the training users, the model is
+        # judged on those who state none.
         TargetDef("country", tuple(world_vocab.COUNTRIES) + ("OTHER",), ("stated_location", "import", "manual"),
-                  TEXT_FAMILIES),
+                  CAPTION_FAMILIES + ("bio_word", "bio_char"), vocab_family="all", recent_captions=5,
+                  abstention="class_precision", min_accuracy=0.9, max_uncertain_share=0.95, nightly=True),
         TargetDef("authenticity", ("authentic", "fake"), ("import", "manual"), ("hashtag", "word", "bio_word"),
                   feature_set="profile_numeric"),
         # MEX-A3T 2019's classes. Labels come from the bio's stated occupation, so the model reads
@@ -76,6 +90,10 @@ TARGETS: dict[str, TargetDef] = {
                   CAPTION_FAMILIES, vocab_family="all", min_accuracy=0.6, max_uncertain_share=0.99, nightly=True),
     )
 }
+
+
+# Every default of a definition: what a model fitted outside any target's run (tests) follows.
+PLAIN_TARGET = TargetDef("plain", ("0", "1"), (), ())
 
 
 def target_def(name: str) -> TargetDef:

@@ -25,12 +25,14 @@ def user_texts_rows(profiles: DataFrame, posts: DataFrame, run_date) -> DataFram
     return user_texts(profiles, posts, keep=("shard",)).withColumn("built_run", F.lit(run_date).cast("date"))
 
 
-def read_user_texts(spark: SparkSession, config: PipelineConfig) -> DataFrame:
-    """The table, or a clear error where ingest has not built it (an empty table would silently
-    give every job nothing to learn from or score)."""
+def read_user_texts(spark: SparkSession, config: PipelineConfig, recent_captions: int | None = None) -> DataFrame:
+    """The table (with only each user's `recent_captions` newest captions, when given), or a
+    clear error where ingest has not built it (an empty table would silently give every job
+    nothing to learn from or score)."""
     if not delta_io.table_exists(spark, config, "user_texts"):
         raise RuntimeError(f"no user_texts table in {config.warehouse}: run ingest (or `python -m jobs.texts`) first")
-    return delta_io.read_table(spark, config, "user_texts")
+    texts = delta_io.read_table(spark, config, "user_texts")
+    return texts.withColumn("captions", F.slice("captions", 1, recent_captions)) if recent_captions else texts
 
 
 def run(spark: SparkSession, config: PipelineConfig) -> dict:

@@ -171,7 +171,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     n_labelled = sum(class_totals.values())
     if n_labelled == 0:
         raise RuntimeError(f"no labelled training users for target {target!r}: run the labels job first")
-    mi = token_mi_frame(read_user_texts(spark, config), labelled, class_totals, tdef, min_users, config.run_date,
+    mi = token_mi_frame(read_user_texts(spark, config, tdef.recent_captions), labelled, class_totals, tdef, min_users, config.run_date,
                         families)
     delta_io.replace_where(config, "token_mi", mi, f"target = '{target}' AND run_date = '{config.run_date}'")
     token_mi = (delta_io.read_table(spark, config, "token_mi")

@@ -17,9 +17,11 @@ __all__ = ["CAPTION_FAMILIES", "FAMILIES", "FEATURE_SEP", "PROFILE_FAMILIES", "u
 
 
 def user_texts(profiles: DataFrame, posts: DataFrame, keep: tuple[str, ...] = ()) -> DataFrame:
-    """(user_id, *keep, biography, full_name, captions array<string>): one row per profile; a
-    profile without posts gets an empty list."""
-    captions = posts.groupBy("user_id").agg(F.collect_list("caption").alias("captions"))
+    """(user_id, *keep, biography, full_name, captions array<string>): one row per profile, its
+    captions newest first (a target may read only the newest few); a profile without posts gets
+    an empty list."""
+    newest_first = F.sort_array(F.collect_list(F.struct(F.col("taken_at"), F.col("post_id"), F.col("caption"))), asc=False)
+    captions = posts.groupBy("user_id").agg(F.transform(newest_first, lambda p: p["caption"]).alias("captions"))
     return (profiles.select("user_id", *keep, "biography", "full_name").join(captions, "user_id", "left")
             .withColumn("captions", F.coalesce("captions", F.array().cast("array<string>"))))
 

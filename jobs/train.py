@@ -32,11 +32,12 @@ from pyspark.sql import functions as F
 
 from runtime import delta_io
 from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
-from jobs.evaluation import baselines, coverage_curve, evaluate, format_table, threshold_for
+from jobs.evaluation import (abstention_thresholds, baselines, coverage_curve, evaluate, format_table, kept_mask,
+                             per_class_at_thresholds)
 from jobs.registry import keep_champion_reason, log_and_gate, set_experiment
 from jobs.reports import figures, network_svg
 from jobs.split import wants_cross_validation
-from jobs.targets import MODEL_FAMILIES, target_def
+from jobs.targets import MODEL_FAMILIES, PLAIN_TARGET, TargetDef, target_def
 from runtime.task_summary import echo_summary
 from jobs.tokens import FEATURE_SEP
 from jobs.training_set import Split, holdout_split, labelled_feature_data
@@ -57,8 +58,23 @@ def _mlp(hidden: tuple[int, ...], seed: int, max_iter: int):
                          batch_size=512, learning_rate_init=1e-3, max_iter=max_iter, early_stopping=True,
                          validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, random_state=seed)
 
-def _layers(clf) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)]
+ABSENT_CLASS_BIAS = -50.0  # the output of a class no fitting user had: exp(-50) is ~0 next to any other
+
+
+def with_every_class(layers: list[tuple[np.ndarray, np.ndarray]], fitted: np.ndarray, n_classes: int):
+    """A softmax network fitted on some classes (`fitted`: their indices) widened to all of them."""
+    if len(fitted) == n_classes:
+        return layers
+    w, b = layers[-1]
+    wide_w = np.zeros((w.shape[0], n_classes))
+    wide_b = np.full(n_classes, ABSENT_CLASS_BIAS)
+    wide_w[:, fitted], wide_b[fitted] = w, b
+    return [*layers[:-1], (wide_w, wide_b)]
+
+
+def _layers(clf, n_classes: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(clf.coefs_, clf.intercepts_)]
+    return with_every_class(layers, clf.classes_, n_classes) if n_classes else layers
 
 def _log_loss(y, probs, n_classes) -> float:
     from sklearn.metrics import log_loss
@@ -70,7 +86,18 @@ def _linear_layer(coef: np.ndarray, intercept: np.ndarray) -> list[tuple[np.ndar
     a logistic output of P(classes[1]) for one row, a softmax for k."""
     return [(np.ascontiguousarray(coef.T, dtype=np.float64), np.asarray(intercept, dtype=np.float64).ravel())]
 
-def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int) -> tuple[list, dict]:
+def class_weights(y: np.ndarray, n_classes: int, balance: float) -> np.ndarray | None:
+    """Per-user weights (1 / class share) ** balance, mean 1: 0 leaves the classes as they come,
+    1 weighs every class alike; None when there is nothing to reweigh."""
+    if not balance:
+        return None
+    share = np.bincount(y, minlength=n_classes) / len(y)
+    w = np.where(share > 0, share, 1.0)[y] ** -balance
+    return w / w.mean()
+
+
+def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int,
+                class_balance: float = 0.0) -> tuple[list, dict]:
     """logreg or linsvm, its regularisation strength C chosen by log loss on the calibration users.
     logreg is then refitted with that C on fitting and calibration users together (the
     calibration users' held-out probabilities, from the first fit, still set the threshold);
@@ -82,15 +109,16 @@ def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int
     from sklearn.svm import LinearSVC
 
     best = None
+    weights = class_weights(y_fit, n_classes, class_balance)
     grid = (0.5, 2.0, 8.0) if kind == "logreg" else (0.05, 0.2, 1.0)
     for C in grid:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if kind == "logreg":
-                clf = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(X_fit, y_fit)
-                layer = _linear_layer(clf.coef_, clf.intercept_)
+                clf = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(X_fit, y_fit, sample_weight=weights)
+                layer = with_every_class(_linear_layer(clf.coef_, clf.intercept_), clf.classes_, n_classes)
             else:
-                clf = LinearSVC(C=C, random_state=seed).fit(X_fit, y_fit)
+                clf = LinearSVC(C=C, random_state=seed).fit(X_fit, y_fit, sample_weight=weights)
                 layer = _platt(clf.coef_, clf.intercept_, X_cal, y_cal)
         held_out = _csr_probs(layer, X_cal, n_classes)
         loss = _log_loss(y_cal, held_out, n_classes)
@@ -100,9 +128,10 @@ def _fit_linear(kind: str, X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int
     if kind == "logreg":
         import scipy.sparse as sp
 
-        clf = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(sp.vstack([X_fit, X_cal]),
-                                                                            np.concatenate([y_fit, y_cal]))
-        layer = _linear_layer(clf.coef_, clf.intercept_)
+        y_all = np.concatenate([y_fit, y_cal])
+        clf = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(
+            sp.vstack([X_fit, X_cal]), y_all, sample_weight=class_weights(y_all, n_classes, class_balance))
+        layer = with_every_class(_linear_layer(clf.coef_, clf.intercept_), clf.classes_, n_classes)
     return layer, {"C": C, "calibration_log_loss": loss, "C_grid": list(grid), "sklearn": clf,
                    "calibration_probs": held_out}
 
@@ -123,26 +152,33 @@ def _platt(coef, intercept, X_cal, y_cal) -> list[tuple[np.ndarray, np.ndarray]]
     return [(np.ascontiguousarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64).ravel())]
 
 def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
-                features: str | None = None, feature_set_name: str = "text_tokens") -> tuple[NetworkModel, dict]:
-    """Fit one model family and its feature set (idf; means and deviations) on split.fit (C and
-    calibration on split.calibration). `features`: text tokens' weighting."""
+                features: str | None = None, tdef: TargetDef = PLAIN_TARGET) -> tuple[NetworkModel, dict]:
+    """Fit one model family and the target's feature set (idf; means and deviations) on split.fit
+    (C and calibration on split.calibration), its classes weighed by the target's class_balance.
+    `features`: text tokens' weighting. A target reading only the newest captions has training
+    rows cut so already; the model carries the number so that scoring cuts the same."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
     classes = split.classes
-    chosen = feature_set(feature_set_name)
+    chosen = feature_set(tdef.feature_set)
     spec = dict(FEATURE_SPECS[features or DEFAULT_FEATURES[kind]]) if chosen is TextTokens else {}
+    if tdef.recent_captions and chosen is TextTokens:
+        spec["recent_captions"] = tdef.recent_captions
     spec, idf = chosen.fit(split.fit, vocab, spec)
     unfitted = NetworkModel(classes, "network", [], vocab, features=spec, idf=idf)  # featurises as scoring will
     X, y = split.X("fit", unfitted), split.y("fit")
     present = np.unique(y)
-    if len(present) != len(classes):
+    # A night may bring no label of a rare class (a small country): a softmax network or logreg
+    # still learns the others, the absent ones kept at probability ~0 (always 'uncertain').
+    can_lack = len(classes) > 2 and len(present) > 2 and kind in ("perceptron", "mlp1", "mlp2", "logreg")
+    if len(present) != len(classes) and not can_lack:
         raise ValueError(f"training data lacks classes: has {present.tolist()} of {len(classes)}")
     info: dict = {"features": spec["weighting"], "feature_set": spec["set"]}
     if kind in ("logreg", "linsvm"):
         layer, fit_info = _fit_linear(kind, X, y, split.X("calibration", unfitted), split.y("calibration"),
-                                      len(classes), seed)
+                                      len(classes), seed, tdef.class_balance)
         info.update(fit_info, hidden=[], epochs=0)
         return NetworkModel(classes, "network", [layer], vocab, features=spec, idf=idf), info
     sizes = {"perceptron": (), "mlp1": (hidden,), "mlp2": (hidden, max(2, hidden // 2)), "twin": (hidden,)}[kind]
@@ -161,10 +197,10 @@ def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: in
                 epochs.append(clf.n_iter_)
             info["epochs"] = epochs
             return NetworkModel(classes, "twin", nets, vocab, features=spec, idf=idf), info
-        clf = _mlp(sizes, seed, max_iter).fit(X, y)
+        clf = _mlp(sizes, seed, max_iter).fit(X, y, sample_weight=class_weights(y, len(classes), tdef.class_balance))
     info["epochs"] = clf.n_iter_
     info["sklearn"] = clf
-    return NetworkModel(classes, "network", [_layers(clf)], vocab, features=spec, idf=idf), info
+    return NetworkModel(classes, "network", [_layers(clf, len(classes))], vocab, features=spec, idf=idf), info
 
 def split_probs(model: NetworkModel, frame: pd.DataFrame) -> np.ndarray:
     """The model's probabilities for a split's users, through the numba scorer."""
@@ -172,26 +208,29 @@ def split_probs(model: NetworkModel, frame: pd.DataFrame) -> np.ndarray:
 
 def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
                      min_accuracy: float, features: str | None = None,
-                     feature_set_name: str = "text_tokens") -> tuple[NetworkModel, dict, np.ndarray, dict]:
-    """Fit on split.fit, set the 'uncertain' threshold on split.calibration, score split.test:
-    (model, test metrics, test probabilities, fit info)."""
+                     tdef: TargetDef = PLAIN_TARGET) -> tuple[NetworkModel, dict, np.ndarray, dict]:
+    """Fit on split.fit, set the 'uncertain' threshold(s) on split.calibration by the target's
+    abstention rule at level min_accuracy, score split.test: (model, test metrics, test
+    probabilities, fit info)."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
     started = dt.datetime.now()
-    model, info = train_model(kind, split, vocab, hidden, seed, max_iter, features, feature_set_name)
+    model, info = train_model(kind, split, vocab, hidden, seed, max_iter, features, tdef)
     seconds = (dt.datetime.now() - started).total_seconds()
     # The calibration users' probabilities from a model that did not see them.
     held_out = info.pop("calibration_probs", None)
     if held_out is None and len(split.calibration):
         held_out = split_probs(model, split.calibration)
-    model.threshold = threshold_for(coverage_curve(split.y("calibration"), held_out), min_accuracy) if len(split.calibration) else 0.0
+    model.threshold = (abstention_thresholds(tdef.abstention, split.y("calibration"), held_out, min_accuracy)
+                       if len(split.calibration) else 0.0)
     probs = split_probs(model, split.test)
     metrics = evaluate(split.y("test"), probs, split.classes)
-    confidence = probs.max(axis=1)
-    kept = confidence >= model.threshold
+    kept = kept_mask(probs, model.threshold)
     metrics.update(train_seconds=seconds, uncertain_threshold=model.threshold,
                    coverage_at_threshold=float(kept.mean()) if len(kept) else 0.0,
                    accuracy_at_threshold=float((probs.argmax(axis=1) == split.y("test"))[kept].mean()) if kept.any() else float("nan"))
+    if tdef.abstention == "class_precision":  # thresholds set on calibration users, reported on test users
+        metrics["per_class_at_thresholds"] = per_class_at_thresholds(split.y("test"), probs, model.threshold, split.classes)
     return model, metrics, probs, info
 
 def model_inputs(spark: SparkSession, config: PipelineConfig, tdef, vocab_version: str | None) -> tuple[str, list[str]]:
@@ -230,13 +269,15 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     set_experiment(target, experiment)
     base_params = {"target": target, "vocab_version": vocab_version, "vocab_size": len(vocab_features),
                    "n_fit": len(split.fit), "n_calibration": len(split.calibration), "n_test": len(split.test),
-                   "seed": seed, "run_date": str(config.run_date), "min_accuracy": min_accuracy}
+                   "seed": seed, "run_date": str(config.run_date), "min_accuracy": min_accuracy,
+                   "abstention": tdef.abstention, "recent_captions": tdef.recent_captions,
+                   "class_balance": tdef.class_balance}
     table: dict[str, dict] = baselines(split, tdef.baselines) if with_baselines else {}
     results = {}
     report_root = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
     for kind in models:
         model, metrics, probs, info = fit_and_evaluate(kind, split, vocab_features, hidden, seed, max_iter,
-                                                       min_accuracy, features, tdef.feature_set)
+                                                       min_accuracy, features, tdef)
         curve = coverage_curve(split.y("test"), probs)
         model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date)}
         folder = report_root / kind

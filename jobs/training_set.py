@@ -110,14 +110,14 @@ def labelled_feature_data(spark: SparkSession, config: PipelineConfig, tdef, fea
     if n_labelled > max_users:  # a deterministic sample by user id, so reruns train on the same users
         keep = int(1_000_000 * max_users / n_labelled)
         labelled = labelled.where(F.pmod(F.xxhash64(F.lit("sample-v1"), "user_id"), F.lit(1_000_000)) < keep)
-    rows = TRAINING_ROWS[tdef.feature_set](spark, config, labelled, features, keep_texts)
+    rows = TRAINING_ROWS[tdef.feature_set](spark, config, tdef, labelled, features, keep_texts)
     return rows.orderBy("user_id").toPandas()
 
 
 # Per feature set (udfs.feature_sets): its labelled users' rows, read from the table it names.
 TRAINING_ROWS = {
-    "text_tokens": lambda spark, config, labelled, vocab, keep: feature_frame(
-        read_user_texts(spark, config), labelled, vocab, keep),
-    "profile_numeric": lambda spark, config, labelled, vocab, keep: profile_frame(
+    "text_tokens": lambda spark, config, tdef, labelled, vocab, keep: feature_frame(
+        read_user_texts(spark, config, tdef.recent_captions), labelled, vocab, keep),
+    "profile_numeric": lambda spark, config, tdef, labelled, vocab, keep: profile_frame(
         delta_io.read_table(spark, config, ProfileNumeric.table), labelled, keep),
 }

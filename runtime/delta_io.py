@@ -27,16 +27,32 @@ def ensure_table(spark: SparkSession, config: PipelineConfig, name: str) -> Delt
         builder = builder.property(key, value)
     for attempt in range(6):
         try:
-            return builder.execute()
+            return _with_new_columns(spark, builder.execute(), spec, path)
         except (ProtocolChangedException, MetadataChangedException, ConcurrentWriteException, AnalysisException) as e:
             # A winner mid-commit leaves files but no table yet (a non-empty location): wait for it.
             if isinstance(e, AnalysisException) and "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION" not in str(e):
                 raise
             if DeltaTable.isDeltaTable(spark, path):
-                return DeltaTable.forPath(spark, path)
+                return _with_new_columns(spark, DeltaTable.forPath(spark, path), spec, path)
             if attempt == 5:
                 raise
             time.sleep(0.5 * (attempt + 1))
+
+
+def _with_new_columns(spark: SparkSession, table: DeltaTable, spec: TableSpec, path: str) -> DeltaTable:
+    """A table written before its spec gained columns gets them (null in old rows); any other
+    difference from the spec is an error, not something to paper over."""
+    have = {f.name: f for f in table.toDF().schema.fields}
+    new = [f for f in spec.schema.fields if f.name not in have]
+    changed = [f.name for f in spec.schema.fields if f.name in have and have[f.name].dataType != f.dataType]
+    if changed or any(not f.nullable for f in new):
+        raise ValueError(f"{spec.name} at {path} differs from its spec: changed types {changed}, "
+                         f"new required columns {[f.name for f in new if not f.nullable]}; migrate it by hand")
+    if new:
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({columns})")
+        table = DeltaTable.forPath(spark, path)
+    return table
 
 
 def table_exists(spark: SparkSession, config: PipelineConfig, name: str) -> bool:

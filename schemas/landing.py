@@ -19,8 +19,14 @@ PROFILE_FIELDS: list[tuple[str, str, bool]] = [
     ("is_verified", "boolean", False),
     ("has_anonymous_profile_picture", "boolean", False),
     ("reel_auto_archive", "string", False),
+    ("is_business_account", "boolean", False),
+    ("business_category_name", "string", False),
+    ("business_address_json", "string", False),
     ("fetched_at", "timestamp", True),
 ]
+# String fields whose text is itself JSON (Instagram exports the business address so). Bad JSON
+# in one quarantines that field (reason malformed_json:<field>); the profile is kept without it.
+JSON_TEXT_FIELDS = ("business_address_json",)
 
 POST_FIELDS: list[tuple[str, str, bool]] = [
     ("id", "bigint", True),

@@ -71,6 +71,10 @@ PROFILES = TableSpec(
         _f("is_verified", BooleanType()),
         _f("has_anonymous_profile_picture", BooleanType()),
         _f("reel_auto_archive", StringType(), doc="on / off / unset"),
+        _f("is_business_account", BooleanType(), doc="null when the export does not say"),
+        _f("business_category_name", StringType()),
+        _f("business_address_json", StringType(), doc="the raw JSON text as exported (city_name, street_address, "
+                                                      "zip_code, latitude, longitude); null when it was not JSON"),
         _f("fetched_at", TimestampType(), False),
         _f("record_hash", LongType(), False, "xxhash64 of the snapshot's content, breaks fetched_at ties"),
         _f("source_file", StringType()),

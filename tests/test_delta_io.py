@@ -79,3 +79,18 @@ def test_writers_creating_the_same_new_table_at_once_all_get_it(spark, config):
         assert columns == [list(table_spec("predictions").columns)] * writers
         history = spark.sql(f"describe history delta.`{round_config.table_path('predictions')}`").collect()
         assert [r["operation"] for r in history] == ["CREATE TABLE"]
+
+
+def test_a_table_written_before_its_spec_gained_a_column_gets_it(spark, config):
+    from pyspark.sql.types import StructType
+
+    spec = table_spec("fb_profiles")
+    older = StructType([f for f in spec.schema.fields if f.name != "source_file"])
+    rows = _fb(spark, [(1, "male", 20, 1)]).drop("source_file")
+    rows.write.format("delta").save(config.table_path("fb_profiles"))  # as an older release wrote it
+    assert "source_file" not in spark.read.format("delta").load(config.table_path("fb_profiles")).columns
+    table = delta_io.ensure_table(spark, config, "fb_profiles")
+    assert [f.name for f in table.toDF().schema.fields] == [f.name for f in older.fields] + ["source_file"]
+    assert _table(spark, config, "fb_profiles") == {1: ("male", 20)}  # old rows kept, the new column null
+    counts = delta_io.upsert_newest(spark, config, "fb_profiles", _fb(spark, [(2, "female", 21, 2)]))
+    assert counts["inserted"] == 1

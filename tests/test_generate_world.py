@@ -103,3 +103,47 @@ def test_the_cli_refuses_to_put_a_world_beside_real_landing_files(monkeypatch):
     monkeypatch.delenv("DEMOGRAPHICS_NAMESPACE", raising=False)
     result = CliRunner().invoke(main, ["--users", "10"])
     assert result.exit_code == 2 and "DEMOGRAPHICS_NAMESPACE=demo/10-users" in result.output
+
+
+def test_locations_are_stated_by_a_few_as_people_write_them_and_truth_stays_home():
+    from jobs.labellers.stated_location import stated_country
+
+    rows = _chunk()
+    truth = {t["user_id"]: t for t in (json.loads(v) for s, v in rows if s == "_truth")}
+    profiles = {}
+    for s, v in rows:
+        if s == "profiles":
+            try:
+                rec = json.loads(v)
+            except json.JSONDecodeError:
+                continue
+            if "id" in rec and rec.get("biography") != "stale snapshot":
+                profiles[rec["id"]] = rec
+    addresses = {u: p["business_address_json"] for u, p in profiles.items() if p.get("business_address_json")}
+    assert 0.004 < len(addresses) / len(truth) < 0.03  # a dedicated field: a small share of profiles
+    assert all(profiles[u].get("is_business_account") and profiles[u].get("business_category_name") for u in addresses)
+    written = [json.loads(a)["city_name"] for a in addresses.values() if a.endswith("}")]
+    assert any(not c.isascii() for c in written)  # local scripts and accents
+    assert any("," in c for c in written)  # "City, State" / "City, Country"
+    outcomes = collections.Counter()
+    right = wrong = 0
+    for u, p in profiles.items():
+        status, iso, _ = stated_country(p.get("business_address_json"), p.get("biography"))
+        outcomes[status] += 1
+        if status == "labelled":
+            right, wrong = right + (iso == truth[u]["home"]), wrong + (iso != truth[u]["home"])
+    for reason in ("not_a_place", "several_countries", "ambiguous_place"):
+        assert outcomes[reason] > 0, outcomes
+    assert 0.02 < (right + wrong) / len(truth) < 0.1, outcomes
+    assert right / (right + wrong) > 0.9  # the labeller's mistakes are the world's look-alike names
+    # Travellers post other countries' flags: captions are evidence, never the truth.
+    from jobs.places import flag_countries
+
+    foreign = set()
+    for s, v in rows:
+        if s == "posts" and v.endswith("}"):
+            post = json.loads(v)
+            t = truth.get(post.get("user_id"))
+            if t and not t["is_fake"] and set(flag_countries(post["caption"])) - {t["home"]}:
+                foreign.add(post["user_id"])
+    assert 0.03 < len(foreign) / len(truth) < 0.2

@@ -160,3 +160,14 @@ def test_csv_sources_skip_headers_and_quarantine_bad_rows(spark):
     assert got["4"][0] == "invalid:gender"
     assert got["5"][0] == "missing:fetched_at"
     assert len(got) == 6  # the header is not a record
+
+
+def test_bad_json_in_the_business_address_quarantines_the_field_and_keeps_the_profile(spark, tmp_path):
+    good = _profile(1, is_business_account=True, business_address_json='{"city_name": "München"}')
+    cut = _profile(2, is_business_account=True, business_address_json='{"city_name": "Mün')
+    parsed = _parsed(spark, tmp_path, [good, cut, _profile(3)])
+    cleaned, rejects = ingest.json_text_checks(parsed, L.JSON_TEXT_FIELDS)
+    profiles = {r["user_id"]: r["business_address_json"] for r in ingest.profiles_from_records(cleaned, 4, NIGHT).collect()}
+    assert profiles == {1: '{"city_name": "München"}', 2: None, 3: None}  # no profile lost
+    assert [(r["value"], r["reason"]) for r in rejects.collect()] == [
+        ('{"city_name": "Mün', "malformed_json:business_address_json")]

@@ -219,3 +219,29 @@ def test_weighted_first_layer_equals_the_dense_product():
                 assert np.allclose(per_group[mine] / per_group[mine][0], manual[mine] / manual[mine][0])
     unscaled = kernels.weighted_values(offsets, indices, np.zeros(0, np.int32), idf, False, False, groups)
     assert np.allclose(unscaled, idf[indices])  # no counts: each token once
+
+
+def test_per_class_thresholds_leave_each_class_uncertain_below_its_own():
+    probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.1, 0.2, 0.7]])
+    labels, _ = kernels.label_and_confidence(probs, ["a", "b", "c"], [0.6, 0.65, 2.0])  # c: never
+    assert list(labels) == ["a", "uncertain", "uncertain", "uncertain"]
+
+
+def test_37_class_network_scores_equal_sklearn_probabilities():
+    """The country model's shape: 37 classes, softmax; numba on CSR = sklearn on the dense matrix."""
+    import scipy.sparse as sp
+    from sklearn.neural_network import MLPClassifier
+
+    from jobs.train import _layers
+
+    rng = np.random.default_rng(3)
+    n, width, k = 1500, 300, 37
+    y = rng.integers(0, k, n)
+    x = sp.random(n, width, density=0.03, random_state=4, format="csr")
+    x.data[:] = 1.0
+    x = (x + sp.csr_matrix((np.ones(n), (np.arange(n), y * 8 % width)), shape=(n, width))).sign().tocsr()
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(x, y)
+    assert len(clf.classes_) == k
+    rows = pa.array([x.indices[x.indptr[i]:x.indptr[i + 1]].tolist() for i in range(n)], pa.list_(pa.int32()))
+    got = kernels.predict_network(*csr_of(rows), _layers(clf), k)
+    assert np.abs(got - clf.predict_proba(x)).max() < 1e-5

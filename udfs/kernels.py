@@ -184,13 +184,15 @@ def predict_twin(offsets, indices, nets, values=None) -> np.ndarray:
     return np.divide(responses, total, out=np.full_like(responses, 1.0 / len(nets)), where=total > 0)
 
 
-def label_and_confidence(probs: np.ndarray, classes, threshold: float, empty: np.ndarray | None = None):
-    """Most probable class, or 'uncertain' where its probability is below threshold or the row
-    had no input token at all (the answer would be the network's bias: a coin flip)."""
+def label_and_confidence(probs: np.ndarray, classes, threshold, empty: np.ndarray | None = None):
+    """Most probable class, or 'uncertain' where its probability is below the threshold (one for
+    all classes, or one per class) or the row had no input token at all (the answer would be the
+    network's bias: a coin flip)."""
     best = probs.argmax(axis=1)
     confidence = probs[np.arange(len(probs)), best]
     labels = np.asarray(classes, dtype=object)[best]
-    labels[confidence < threshold] = UNCERTAIN
+    per_class = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (len(classes),))
+    labels[confidence < per_class[best]] = UNCERTAIN
     if empty is not None:
         labels[empty] = UNCERTAIN
     return labels, confidence

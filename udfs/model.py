@@ -39,7 +39,7 @@ class NetworkModel:
     kind: str  # "network" or "twin"
     nets: list[list[tuple[np.ndarray, np.ndarray]]]  # one net, or one per class for twin
     vocab: list[str]  # feature strings; position = input index
-    threshold: float = 0.0  # below this confidence the label is 'uncertain'
+    threshold: float | list[float] = 0.0  # below this confidence (one, or one per class): 'uncertain'
     meta: dict = field(default_factory=dict)
     features: dict = field(default_factory=lambda: dict(BINARY))
     idf: np.ndarray | None = None  # per vocab entry, for tfidf features
@@ -66,6 +66,12 @@ class NetworkModel:
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):
             batch = _texts_batch(batch)
+        recent = self.features.get("recent_captions")
+        if recent and "captions" in batch.schema.names:  # as in training: only the newest captions
+            import pyarrow.compute as pc
+
+            column = batch.schema.names.index("captions")
+            batch = batch.set_column(column, "captions", pc.list_slice(batch.column("captions"), 0, recent))
         if self.weighted:
             return self.vocab_lookup.csr_counts(batch)
         return (*self.vocab_lookup.csr(batch), None)

@@ -21,7 +21,7 @@ import click
 import numpy as np
 
 from jobs import occupations as occ
-from world import vocab as wv
+from world import places, vocab as wv
 from runtime.config import PipelineConfig, demo_namespace
 from runtime.task_summary import echo_summary
 
@@ -36,7 +36,10 @@ SHARES = {
     "fb_lookalike": 0.02,    # Facebook links that are not personal profiles
     "fb_two_links": 0.05,    # of linked users: a second, different profile link
     "fb_shared": 0.03,       # of linked users: claim the Facebook profile of another linked user
-    "location": 0.15,
+    "location": 0.04,        # of authentic users' bios: a statement of where one lives
+    "business": 0.12,        # authentic accounts switched to business profiles
+    "business_address": 0.15,  # of business profiles: an address in business_address_json
+    "traveller": 0.15,       # authentic users who post from another country
     "private": 0.2,
 }
 BROKEN_RATE = 0.004  # per kind, per record
@@ -66,6 +69,18 @@ def _locale_of(country: str, rng: np.random.Generator):
         return loc, lang, cities, flag
     loc, lang, cities, flag, _ = wv.COUNTRIES[country]
     return loc, lang, cities, flag
+
+
+def _home_iso(country: str, locale: str) -> str:
+    """The ISO code of where the user lives (OTHER users live in their locale's country)."""
+    return country if country != "OTHER" else locale.rsplit("_", 1)[1]
+
+
+def _another_country(rng: np.random.Generator, home: str) -> tuple[str, list[str], str]:
+    """(iso, city hashtags, flag) of a country that is not home: a trip's, an origin's."""
+    codes = [c for c in wv.COUNTRIES if c != home]
+    code = codes[int(rng.integers(len(codes)))]
+    return code, wv.COUNTRIES[code][2], wv.COUNTRIES[code][3]
 
 
 FB_PROFILE_FORMS = [
@@ -176,7 +191,7 @@ def _occupation_statement(rng, lang: str, occupation: str) -> str:
     return text.lower() if case < 0.3 else (text.upper() if case < 0.35 else text)
 
 
-def _bio(rng, occ_rng, lang, topics, cities, flag, occupation) -> str:
+def _bio(rng, occ_rng, lang, topics, occupation, location: str | None) -> str:
     parts = []
     words = wv.language_words(lang)
     if rng.random() < 0.7:
@@ -185,10 +200,8 @@ def _bio(rng, occ_rng, lang, topics, cities, flag, occupation) -> str:
         parts.append(wv.TOPICS[topics[0]][1][-3])  # the topic's emoji
     if rng.random() < STATED_OCCUPATION_RATE:
         parts.append(_occupation_statement(occ_rng, lang, occupation))
-    if rng.random() < SHARES["location"]:
-        city = cities[int(rng.integers(len(cities)))]
-        parts.append(f"{wv.LOCATION_EMOJI[int(rng.integers(len(wv.LOCATION_EMOJI)))]} {city.title()} {flag}"
-                     if rng.random() < 0.7 else flag)
+    if location:
+        parts.append(location)
     return " | ".join(parts)
 
 
@@ -211,6 +224,7 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
     """All landing lines of users [chunk*CHUNK_USERS, ...): a list of (source, line)."""
     rng = np.random.default_rng([seed, chunk])
     occ_rng = np.random.default_rng([seed, chunk, 1])  # its own stream: the rest of the world stays as it was
+    loc_rng = np.random.default_rng([seed, chunk, 2])  # locations' own stream, likewise
     lo, hi = chunk * CHUNK_USERS, min(n_users, (chunk + 1) * CHUNK_USERS)
     codes, cw = _country_table()
     night = dt.datetime.combine(run_date, dt.time(0, 0))
@@ -244,6 +258,16 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
         last = last_names[int(rng.integers(len(last_names)))]
         username = _username(rng, first, last, is_fake)
         influencer = gi < n_influencers and not is_fake
+        home = _home_iso(country, loc)
+        elsewhere, elsewhere_cities, elsewhere_flag = _another_country(loc_rng, home)
+        stated = (places.bio_statement(loc_rng, home, lang, flag, elsewhere_flag, wv.LOCATION_EMOJI)
+                  if not is_fake and loc_rng.random() < SHARES["location"] else None)
+        business = loc_rng.random() < (0.03 if is_fake else SHARES["business"])
+        address = (places.business_address(loc_rng, home, lang, elsewhere)
+                   if business and not is_fake and loc_rng.random() < SHARES["business_address"] else None)
+        if address and loc_rng.random() < BROKEN_RATE * 5:  # a cut export: bad JSON in a good profile
+            address = address[: len(address) // 2]
+        traveller = not is_fake and loc_rng.random() < SHARES["traveller"]
 
         if is_fake:
             full_name = "" if rng.random() < 0.5 else username[:6].title()
@@ -255,7 +279,7 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             anonymous = bool(rng.random() < 0.6)
         else:
             full_name = f"{first} {last}"
-            bio = _bio(rng, occ_rng, lang, topics, cities, flag, occupation)
+            bio = _bio(rng, occ_rng, lang, topics, occupation, stated)
             followers = int(rng.lognormal(5.5, 1.5) * (200 if influencer else 1))
             following = int(rng.lognormal(5.8, 0.8))
             media = int(rng.lognormal(3.5, 1.2))
@@ -297,16 +321,21 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             "is_verified": bool(influencer and rng.random() < 0.3), "has_anonymous_profile_picture": anonymous,
             "reel_auto_archive": ["on", "off", "unset"][int(rng.integers(3))], "fetched_at": _iso(fetched),
         }
+        if business:  # Instagram exports carry these fields on business profiles only
+            profile.update(is_business_account=True, business_address_json=address,
+                           business_category_name=places.BUSINESS_CATEGORIES[int(loc_rng.integers(len(places.BUSINESS_CATEGORIES)))])
         line = json.dumps(profile, ensure_ascii=False)
         out.append(("profiles", line))
         out.extend(_broken_profile_copies(rng, profile, line))
-        out.append(("_truth", json.dumps({"user_id": uid, "gender": gender, "country": country, "language": lang,
+        out.append(("_truth", json.dumps({"user_id": uid, "gender": gender, "country": country, "home": home, "language": lang,
                                           "is_fake": is_fake, "occupation": occupation, "interests": topics},
                                          ensure_ascii=False)))
 
         n_posts = 0 if profile["is_private"] else (int(rng.poisson(1)) if is_fake else min(12, int(rng.poisson(7))))
         for j in range(n_posts):
-            caption = _caption(rng, gender, lang, topics, cities, flag, is_fake, occupation)
+            on_trip = traveller and loc_rng.random() < 0.3  # a post from the trip: its places, its flag
+            caption = _caption(rng, gender, lang, topics, elsewhere_cities if on_trip else cities,
+                               elsewhere_flag if on_trip else flag, is_fake, occupation)
             post = {"id": uid * 100 + j, "user_id": uid,
                     "taken_at": _iso(fetched - dt.timedelta(hours=float(rng.exponential(24 * 20)))),
                     "caption": caption, "like_count": int(rng.lognormal(3, 1.5)),

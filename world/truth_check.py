@@ -51,12 +51,19 @@ def unstated_users_evaluation(spark: SparkSession, config: PipelineConfig, targe
     majority = labels.groupBy("label").count().orderBy(F.desc("count"), "label").first()["label"]
     model, baseline = evaluate(y, probs, classes), evaluate(y, np.eye(len(classes))[[classes.index(majority)] * len(y)], classes)
     kept = preds["label"] != "uncertain"
+    kept_per_class = {}
+    for c in classes:  # what a share built from the labels would count: precision of each class's kept users
+        mine = preds["label"] == c
+        kept_per_class[c] = {"predicted": int(mine.sum()),
+                             "precision": round(float((preds["truth"][mine] == c).mean()), 3) if mine.any() else None,
+                             "recall": round(float((preds["truth"][mine] == c).sum() / max((preds["truth"] == c).sum(), 1)), 3)}
     return {"target": target, "run_date": str(config.run_date), "users": len(preds),
             "macro_f1": round(model["macro_f1"], 4), "majority": majority,
             "majority_macro_f1": round(baseline["macro_f1"], 4),
             "kept_share": round(float(kept.mean()), 4),
             "kept_accuracy": round(float((preds["label"] == preds["truth"])[kept].mean()), 4) if kept.any() else None,
-            "per_class": {c: {m: round(model[f"{m}_{c}"], 3) for m in ("precision", "recall", "f1")} for c in classes}}
+            "per_class": {c: {m: round(model[f"{m}_{c}"], 3) for m in ("precision", "recall", "f1")} for c in classes},
+            "kept_per_class": kept_per_class}
 
 @click.command()
 @click.option("--target", required=True)

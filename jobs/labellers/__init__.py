@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-LABELLERS = {"facebook_link": "jobs.labellers.facebook_link", "stated_occupation": "jobs.labellers.stated_occupation"}
+LABELLERS = {"facebook_link": "jobs.labellers.facebook_link", "stated_occupation": "jobs.labellers.stated_occupation",
+             "stated_location": "jobs.labellers.stated_location"}
 
 
 def labeller(source: str):
