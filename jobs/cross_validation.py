@@ -122,7 +122,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", fol
     for k in range(folds):
         training = labelled.where(F.col("fold") != k).select("user_id", "label")
         vocab = top_features(texts, training, tdef, vocab_size, min_users, families)
-        data = (training_set.feature_frame(texts, labelled, vocab, keep_texts="all", test_fold=k)
+        data = (training_set.feature_frame(texts, labelled, vocab, keep_texts="all", test_fold=k, tdef=tdef)
                 .orderBy("user_id").toPandas())
         split = training_set.holdout_split(data, classes)
         sizes.append({"fold": k, "vocab": len(vocab), "fit": len(split.fit), "calibration": len(split.calibration),

@@ -51,10 +51,12 @@ def coverage_curve(y: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
 
 def threshold_for(curve: pd.DataFrame, min_accuracy: float) -> float:
     """Lowest confidence threshold whose kept users reach min_accuracy (0 if all users do)."""
-    ok = curve[curve["accuracy"] >= min_accuracy]
-    if ok.empty:
+    ok = np.flatnonzero(curve["accuracy"].to_numpy() >= min_accuracy)
+    if len(ok) == 0:
         return float(curve["threshold"].iloc[0])
-    return float(ok["threshold"].iloc[-1])
+    if ok[-1] == len(curve) - 1:  # every held-out user may be kept: nothing vouches for a floor
+        return 0.0
+    return float(curve["threshold"].iloc[ok[-1]])
 
 NEVER = 2.0  # a threshold no probability reaches: the class is always 'uncertain'
 MIN_CLASS_SUPPORT = 10  # calibration predictions of a class needed to vouch for its precision

@@ -45,6 +45,7 @@ _FLAG = regex.compile(r"([\U0001F1E6-\U0001F1FF]{2})")
 _PLACE_AFTER = regex.compile(rf"(?:[{LOCATION_MARKERS}]\ufe0f?|(?<!\w)(?:{'|'.join(LIVES_IN)})(?!\w))\s*([^|•·\n{LOCATION_MARKERS}]+)",
                              regex.IGNORECASE)
 _BASED_SUFFIX = regex.compile(r"(?<![\w])([\p{L}][\p{L}\p{M} .'-]{1,40}?)\s+based(?!\w)", regex.IGNORECASE)
+_MOVE = regex.compile(rf"[^\s|•·]*{ARROWS}")
 
 
 def fold(text: str) -> str:
@@ -204,7 +205,7 @@ def bio_place(bio: str | None) -> tuple[str, str | None, str]:
     none is `no_statement`."""
     if not bio:
         return "no_statement", None, ""
-    bio = regex.sub(rf"[^\s|•·]*{ARROWS}", "", bio)  # "🇧🇷➡️🇵🇹": only the flag moved to stays
+    bio = _MOVE.sub("", bio)  # "🇧🇷➡️🇵🇹": only the flag moved to stays
     statements = [m.strip() for m in _PLACE_AFTER.findall(bio)] + [m.strip() for m in _BASED_SUFFIX.findall(bio)]
     statements = [s for s in statements if s]
     flags = flag_countries(bio)
@@ -213,3 +214,14 @@ def bio_place(bio: str | None) -> tuple[str, str | None, str]:
     results = [_resolve_name(s) for s in (_without_emoji(s).strip() for s in statements) if s]
     status, iso = _combine(results, flags)
     return status, iso, "bio: " + " ; ".join(statements + flags)
+
+
+def without_statements(bio: str | None) -> str | None:
+    """The bio with every statement bio_place reads removed (places after a marker or a
+    'based in' phrase, 'X based', moves, flags): what a model fitted on stating users may
+    read, so it learns what also speaks for users who state nothing."""
+    if not bio:
+        return bio
+    for pattern in (_MOVE, _PLACE_AFTER, _BASED_SUFFIX, _FLAG):
+        bio = pattern.sub(" ", bio)
+    return regex.sub(r"[ \t]{2,}", " ", bio).strip()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import click
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -33,6 +34,24 @@ def read_user_texts(spark: SparkSession, config: PipelineConfig, recent_captions
         raise RuntimeError(f"no user_texts table in {config.warehouse}: run ingest (or `python -m jobs.texts`) first")
     texts = delta_io.read_table(spark, config, "user_texts")
     return texts.withColumn("captions", F.slice("captions", 1, recent_captions)) if recent_captions else texts
+
+
+def fitting_texts(texts: DataFrame, labelled: DataFrame, tdef) -> DataFrame:
+    """The texts of the labelled users a model is ranked, fitted or judged on, joined with
+    `labelled`; their bios through the target's label-source masks (jobs.labellers.bio_mask):
+    the text that produced a label is not what the model reads to predict it. Scoring reads
+    user_texts as it is."""
+    from jobs.labellers import bio_mask
+
+    joined = texts.join(labelled, "user_id")
+    mask = bio_mask(tdef)
+    if mask is None:
+        return joined
+
+    @F.pandas_udf("string")
+    def masked(bios: pd.Series) -> pd.Series:
+        return bios.map(mask, na_action="ignore")
+    return joined.withColumn("biography", masked("biography"))
 
 
 def run(spark: SparkSession, config: PipelineConfig) -> dict:

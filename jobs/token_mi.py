@@ -25,7 +25,7 @@ from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.split import training_users
 from jobs.targets import VOCAB_SIZES, TargetDef, target_def
 from runtime.task_summary import echo_summary
-from jobs.texts import read_user_texts
+from jobs.texts import fitting_texts, read_user_texts
 from jobs.tokens import FEATURE_SEP, class_counts
 
 
@@ -145,7 +145,7 @@ def token_mi_frame(texts: DataFrame, labelled: DataFrame, class_totals: dict[str
                    tdef: TargetDef, min_users: int, run_date, families=None) -> DataFrame:
     """token_mi rows from user_texts rows and (user_id, label) of the users the ranking may see."""
     families = tuple(families or tdef.families)
-    counts = class_counts_from_texts(texts.join(labelled, "user_id"), families, list(class_totals), min_users)
+    counts = class_counts_from_texts(fitting_texts(texts, labelled, tdef), families, list(class_totals), min_users)
     return ranked(mutual_information(counts, class_totals), tdef.name, run_date)
 
 

@@ -20,7 +20,8 @@ def user_texts(profiles: DataFrame, posts: DataFrame, keep: tuple[str, ...] = ()
     """(user_id, *keep, biography, full_name, captions array<string>): one row per profile, its
     captions newest first (a target may read only the newest few); a profile without posts gets
     an empty list."""
-    newest_first = F.sort_array(F.collect_list(F.struct(F.col("taken_at"), F.col("post_id"), F.col("caption"))), asc=False)
+    order = [c for c in ("taken_at", "post_id") if c in posts.columns]  # absent in bare (user_id, caption) frames
+    newest_first = F.sort_array(F.collect_list(F.struct(*order, "caption")), asc=False)
     captions = posts.groupBy("user_id").agg(F.transform(newest_first, lambda p: p["caption"]).alias("captions"))
     return (profiles.select("user_id", *keep, "biography", "full_name").join(captions, "user_id", "left")
             .withColumn("captions", F.coalesce("captions", F.array().cast("array<string>"))))

@@ -51,11 +51,14 @@ DEFAULT_FEATURES = {"perceptron": "binary", "mlp1": "binary", "mlp2": "binary", 
                     "logreg": "tfidf", "linsvm": "tfidf"}
 
 
-def _mlp(hidden: tuple[int, ...], seed: int, max_iter: int):
+def _mlp(hidden: tuple[int, ...], seed: int, max_iter: int, n_users: int):
+    """Adam in batches of 512, or of ~1/20 of the users when fewer than 10,240 (at least 32): a
+    few hundred labelled users in one batch get one step per epoch, and early stopping ends a
+    barely moved network."""
     from sklearn.neural_network import MLPClassifier
 
     return MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="adam", alpha=1e-4,
-                         batch_size=512, learning_rate_init=1e-3, max_iter=max_iter, early_stopping=True,
+                         batch_size=int(min(512, max(32, n_users // 20))), learning_rate_init=1e-3, max_iter=max_iter, early_stopping=True,
                          validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, random_state=seed)
 
 ABSENT_CLASS_BIAS = -50.0  # the output of a class no fitting user had: exp(-50) is ~0 next to any other
@@ -192,12 +195,12 @@ def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: in
             nets, epochs = [], []
             for c in range(len(classes)):
                 rows = np.flatnonzero(share == c)
-                clf = _mlp(sizes, seed + c, max_iter).fit(X[rows], (y[rows] == c).astype(int))
+                clf = _mlp(sizes, seed + c, max_iter, len(rows)).fit(X[rows], (y[rows] == c).astype(int))
                 nets.append(_layers(clf))
                 epochs.append(clf.n_iter_)
             info["epochs"] = epochs
             return NetworkModel(classes, "twin", nets, vocab, features=spec, idf=idf), info
-        clf = _mlp(sizes, seed, max_iter).fit(X, y, sample_weight=class_weights(y, len(classes), tdef.class_balance))
+        clf = _mlp(sizes, seed, max_iter, len(y)).fit(X, y, sample_weight=class_weights(y, len(classes), tdef.class_balance))
     info["epochs"] = clf.n_iter_
     info["sklearn"] = clf
     return NetworkModel(classes, "network", [_layers(clf, len(classes))], vocab, features=spec, idf=idf), info

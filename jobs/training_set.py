@@ -17,7 +17,8 @@ from pyspark.sql import functions as F
 from runtime import delta_io
 from runtime.config import PipelineConfig
 from jobs.split import is_calibration_user, is_test_user
-from jobs.texts import read_user_texts
+from jobs.targets import PLAIN_TARGET
+from jobs.texts import fitting_texts, read_user_texts
 from jobs.token_mi import labelled_users
 from jobs.tokens import with_vocab_indices
 from udfs.csr import csr_of_lists
@@ -26,7 +27,7 @@ from udfs.model import NetworkModel, input_values
 
 
 def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_texts: str = "test",
-                  test_fold: int | None = None) -> DataFrame:
+                  test_fold: int | None = None, tdef=PLAIN_TARGET) -> DataFrame:
     """(user_id, label, full_name, is_test, is_calibration, indices, counts, biography, captions)
     of labelled users.
 
@@ -34,9 +35,9 @@ def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_
     kept for test users only by default (they let another model with another vocab, the
     champion, be scored on the same users), for everyone with keep_texts='all' (a reference
     model reads the raw texts). With test_fold, `labelled` has a `fold` column and that fold is
-    the test set."""
+    the test set. Bios are masked as tdef's label sources require (jobs.texts.fitting_texts)."""
     test = is_test_user(F.col("user_id")) if test_fold is None else F.col("fold") == test_fold
-    texts = texts.join(labelled, "user_id").select(
+    texts = fitting_texts(texts, labelled, tdef).select(
         "user_id", "label", "full_name", test.alias("is_test"),
         (~test & is_calibration_user(F.col("user_id"))).alias("is_calibration"), "biography", "captions")
     # One pass over the texts: they ride through the lookup, then only test users keep them.
@@ -117,7 +118,7 @@ def labelled_feature_data(spark: SparkSession, config: PipelineConfig, tdef, fea
 # Per feature set (udfs.feature_sets): its labelled users' rows, read from the table it names.
 TRAINING_ROWS = {
     "text_tokens": lambda spark, config, tdef, labelled, vocab, keep: feature_frame(
-        read_user_texts(spark, config, tdef.recent_captions), labelled, vocab, keep),
+        read_user_texts(spark, config, tdef.recent_captions), labelled, vocab, keep, tdef=tdef),
     "profile_numeric": lambda spark, config, tdef, labelled, vocab, keep: profile_frame(
         delta_io.read_table(spark, config, ProfileNumeric.table), labelled, keep),
 }

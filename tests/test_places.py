@@ -93,6 +93,31 @@ def test_location_labeller_maps_outside_countries_to_other_and_prefers_the_addre
                    5: ("ambiguous_place", None), 6: ("several_countries", None)}
 
 
+@pytest.mark.parametrize("bio,left", [
+    ("Mom of 2 | 📍 Lyon | #MomLife", "Mom of 2 | | #MomLife"), ("Berlin based photographer", "photographer"),
+    ("coffee 🇧🇷➡️🇵🇹 dreamer", "coffee dreamer"), ("living in Москва • йога", "• йога"),
+    ("just vibes 🇩🇪", "just vibes"), ("Paris was lovely", "Paris was lovely"),
+])
+def test_masked_bios_state_no_place(bio, left):
+    from jobs.places import without_statements
+
+    assert without_statements(bio) == left and bio_place(left)[0] == "no_statement"
+
+
+def test_fitting_texts_mask_the_statements_of_location_targets_only(spark):
+    """What produced a country label is not what the country model reads; gender's bios stay."""
+    from jobs.targets import target_def
+    from jobs.texts import fitting_texts
+
+    texts = spark.createDataFrame([(1, "📍 Berlin | DJ", "A", []), (2, "🇯🇵 sushi", "B", ["#tokyo"]), (3, "📍 Rome", "C", [])],
+                                  "user_id long, biography string, full_name string, captions array<string>")
+    labelled = spark.createDataFrame([(1, "DE"), (2, "JP")], "user_id long, label string")
+    bios = {r["user_id"]: r["biography"] for r in fitting_texts(texts, labelled, target_def("country")).collect()}
+    assert bios == {1: "| DJ", 2: "sushi"}
+    kept = {r["user_id"]: r["biography"] for r in fitting_texts(texts, labelled, target_def("gender")).collect()}
+    assert kept == {1: "📍 Berlin | DJ", 2: "🇯🇵 sushi"}
+
+
 def test_class_precision_thresholds_are_set_on_one_split_and_hold_on_another():
     import numpy as np
 

@@ -138,9 +138,22 @@ def test_nothing_fitted_depends_on_the_test_users_labels():
     flipped.loc[flipped["is_test"], "label"] = flipped.loc[flipped["is_test"], "label"].map({"female": "male", "male": "female"})
     vocab = [f"word\tw{i}" for i in range(width)]
     for kind in ("logreg", "linsvm", "perceptron"):
-        a = train.fit_and_evaluate(kind, training_set.holdout_split(frame, ["female", "male"]), vocab, 8, 0, 20, 0.8)
-        b = train.fit_and_evaluate(kind, training_set.holdout_split(flipped, ["female", "male"]), vocab, 8, 0, 20, 0.8)
+        a = train.fit_and_evaluate(kind, training_set.holdout_split(frame, ["female", "male"]), vocab, 8, 0, 20, 0.99)
+        b = train.fit_and_evaluate(kind, training_set.holdout_split(flipped, ["female", "male"]), vocab, 8, 0, 20, 0.99)
         assert a[0].threshold == b[0].threshold > 0.5, kind
         for (wa, ba), (wb, bb) in zip(a[0].nets[0], b[0].nets[0]):
             assert np.array_equal(wa, wb) and np.array_equal(ba, bb), kind
         assert a[1]["accuracy"] == pytest.approx(1 - b[1]["accuracy"])  # the test labels were read only to score
+
+
+def test_accuracy_threshold_keeps_everyone_when_every_held_out_user_may_be_kept():
+    """A threshold is evidence from held-out users: when all of them together reach the level,
+    none is a floor (a near-constant model's test users fall just under the least confident one)."""
+    from jobs.evaluation import abstention_thresholds, kept_mask
+
+    y = np.array([0, 0, 1, 0])
+    held_out = np.array([[0.66, 0.34], [0.65, 0.35], [0.648, 0.352], [0.647, 0.353]])
+    assert abstention_thresholds("accuracy", y, held_out, 0.5) == 0.0
+    assert kept_mask(np.array([[0.64, 0.36]]), 0.0).all()
+    # at 0.9 only the two most confident (both right) are kept: the floor is the second one's
+    assert abstention_thresholds("accuracy", y, held_out, 0.9) == 0.65

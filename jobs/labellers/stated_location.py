@@ -30,6 +30,14 @@ def stated_country(address_json: str | None, bio: str | None) -> tuple[str, str 
     return address
 
 
+def mask_bio(bio: str | None) -> str | None:
+    """The bio without its place statements (a model fitted on stating users learns what speaks
+    for users who state nothing, and its thresholds are set on bios like theirs)."""
+    from jobs.places import without_statements
+
+    return without_statements(bio)
+
+
 def _label_batches(batches, classes, other):
     import pandas as pd
 
