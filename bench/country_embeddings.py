@@ -5,9 +5,11 @@ labelled user's texts (bio + newest captions, as the token model reads them); a 
 logistic regression on the 384-d embeddings is fitted on the same folds as jobs.cross_validation,
 its per-class thresholds set on the same calibration users, and it is judged on the same test
 users. The same run cross-validates the MI token models and the TF-IDF + LR reference
-(jobs.umass_geo), and times embedding against the numba token scorer on the same texts.
+(jobs.umass_geo), and prints the e5 embedding rate (texts/s; the numba token scorer's rate is
+`make bench`'s country line). Labelled users' bios are masked as for the token model.
 
   .cache/uv/bin/uv run --group embeddings python -m bench.country_embeddings   # UMass geo
+  .cache/uv/bin/uv run --group embeddings python -m bench.country_embeddings --world var/demo/100000-users/warehouse
 """
 from __future__ import annotations
 
@@ -27,14 +29,14 @@ def fold_frame(spark, config, tdef, folds: int):
     from pyspark.sql import functions as F
 
     from jobs.split import is_calibration_user, with_folds
-    from jobs.texts import read_user_texts
+    from jobs.texts import fitting_texts, read_user_texts
     from jobs.token_mi import labelled_users
     from runtime import delta_io
 
     labelled = with_folds(labelled_users(delta_io.read_table(spark, config, "labels"), tdef), folds)
     texts = read_user_texts(spark, config, tdef.recent_captions)
     text = F.concat_ws(" ", F.coalesce("biography", F.lit("")), F.array_join("captions", " "))
-    return (texts.join(labelled, "user_id")
+    return (fitting_texts(texts, labelled, tdef)
             .select("user_id", "label", "fold", is_calibration_user(F.col("user_id")).alias("calibration_user"),
                     text.alias("text"))
             .orderBy("user_id").toPandas())
@@ -86,7 +88,8 @@ def embedding_folds(frame, vectors: np.ndarray, classes: list[str], folds: int, 
 @click.option("--folds", default=5, show_default=True)
 @click.option("--vocab-size", default=20000, show_default=True)
 @click.option("--models", default="mlp1,logreg", show_default=True)
-def main(warehouse, folds, vocab_size, models):
+@click.option("--world", default=None, help="a generated world's warehouse to measure on instead of UMass (no import)")
+def main(warehouse, folds, vocab_size, models, world):
     import pandas as pd
 
     from jobs import cross_validation, umass_geo
@@ -95,9 +98,11 @@ def main(warehouse, folds, vocab_size, models):
 
     tdef = target_def("country")
     classes = list(tdef.classes)
+    warehouse = world or warehouse
     cfg = PipelineConfig(warehouse=warehouse, landing=str(Path(warehouse).parent / "landing"), run_date=dt.date(2026, 11, 22))
     spark = start_spark("country_embeddings")
-    umass_geo.run(spark, cfg)
+    if not world:
+        umass_geo.run(spark, cfg)
     out = Path(warehouse).parent / "evaluations" / f"embeddings-{dt.datetime.now():%Y%m%dT%H%M%S}"
     tokens = cross_validation.run(spark, cfg, "country", folds=folds, vocab_size=vocab_size,
                                   models=tuple(models.split(",")), out_dir=out)
