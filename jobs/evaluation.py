@@ -60,23 +60,58 @@ def threshold_for(curve: pd.DataFrame, min_accuracy: float) -> float:
 
 NEVER = 2.0  # a threshold no probability reaches: the class is always 'uncertain'
 MIN_CLASS_SUPPORT = 10  # calibration predictions of a class needed to vouch for its precision
+# The precision a class's threshold promises is its held-out precision less this many standard
+# errors: the highest point of a noisy precision curve promises more than new users get.
+PRECISION_BOUND_Z = 1.0
+
+
+def wilson_lower_bound(right: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
+    """Wilson score interval's lower end for right/n (z standard errors below)."""
+    n = np.asarray(n, float)
+    p = np.asarray(right, float) / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
 
 
 def class_precision_thresholds(y: np.ndarray, probs: np.ndarray, min_precision: float,
-                               min_support: int = MIN_CLASS_SUPPORT) -> np.ndarray:
-    """Per class, the lowest confidence at which the users predicted that class and kept still
-    reach min_precision; NEVER for a class with fewer than min_support predictions there or
-    none reaching it (its users go 'uncertain' rather than pollute another's share)."""
+                               min_support: int = MIN_CLASS_SUPPORT, z: float = PRECISION_BOUND_Z) -> np.ndarray:
+    """Per class, the lowest confidence at which the precision of the users predicted that class
+    and kept, less z standard errors (Wilson), still reaches min_precision; NEVER for a class with
+    fewer than min_support predictions there or none reaching it (its users go 'uncertain'
+    rather than pollute another's share)."""
     pred, conf = probs.argmax(axis=1), probs.max(axis=1)
     thresholds = np.full(probs.shape[1], NEVER)
     for c in range(probs.shape[1]):
         mine = np.flatnonzero(pred == c)
         order = mine[np.argsort(-conf[mine], kind="stable")]
-        precision = np.cumsum(y[order] == c) / np.arange(1, len(order) + 1)
-        ok = np.flatnonzero((precision >= min_precision) & (np.arange(1, len(order) + 1) >= min_support))
+        kept = np.arange(1, len(order) + 1)
+        precision = wilson_lower_bound(np.cumsum(y[order] == c), kept, z) if len(order) else kept
+        ok = np.flatnonzero((precision >= min_precision) & (kept >= min_support))
         if len(ok):
             thresholds[c] = conf[order[ok[-1]]]
     return thresholds
+
+
+def threshold_fold(user_ids: np.ndarray, folds: int) -> np.ndarray:
+    """A stable fold per user (a hash of the id, never the label) for cross-fitted thresholds."""
+    ids = np.asarray(user_ids).astype(np.uint64)
+    return ((ids * np.uint64(2654435761) + np.uint64(40503)) % np.uint64(2**32) % np.uint64(folds)).astype(int)
+
+
+def cross_fitted_probs(user_ids: np.ndarray, folds: int, fit_and_score) -> np.ndarray:
+    """Every user's probabilities from a model that did not see them: fold k's users are scored
+    by fit_and_score(fit_mask, score_mask), fitted on the other folds' users only."""
+    fold = threshold_fold(user_ids, folds)
+    out = None
+    for k in range(folds):
+        mine = fold == k
+        if not mine.any():
+            continue
+        probs = fit_and_score(~mine, mine)
+        out = np.zeros((len(fold), probs.shape[1])) if out is None else out
+        out[mine] = probs
+    return out
 
 
 def abstention_thresholds(rule: str, y: np.ndarray, probs: np.ndarray, level: float) -> float | list[float]:

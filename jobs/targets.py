@@ -45,6 +45,10 @@ class TargetDef:
     # precision at this level (thresholds set on calibration users, shipped with the model).
     abstention: str = "accuracy"
     min_accuracy: float = 0.9
+    # Thresholds on out-of-fold probabilities of every training user, from this many models each
+    # fitted without its fold (0: on the calibration users alone). Per-class thresholds need it:
+    # a small country has a dozen calibration users, too few to vouch for its precision.
+    threshold_folds: int = 0
     recent_captions: int | None = None  # read only a user's newest captions (None: all)
     class_balance: float = 0.0      # fitting users weighed (1 / class share) ** this: 0 as they come, 1 all alike
     max_uncertain_share: float = 0.9  # quality: a night with more 'uncertain' is not published
@@ -60,6 +64,8 @@ class TargetDef:
             raise ValueError(f"{self.name}: vocab size {self.vocab_size} not one of {VOCAB_SIZES}")
         if self.abstention not in ABSTENTION_RULES:
             raise ValueError(f"{self.name}: abstention {self.abstention!r} not one of {ABSTENTION_RULES}")
+        if self.threshold_folds == 1 or self.threshold_folds < 0:
+            raise ValueError(f"{self.name}: threshold_folds {self.threshold_folds}: 0 (calibration users) or >= 2")
         if set(self.baselines) - set(BASELINES):
             raise ValueError(f"{self.name}: unknown baselines {sorted(set(self.baselines) - set(BASELINES))}")
 
@@ -81,7 +87,8 @@ TARGETS: dict[str, TargetDef] = {
         # judged on those who state none.
         TargetDef("country", tuple(world_vocab.COUNTRIES) + ("OTHER",), ("stated_location", "import", "manual"),
                   CAPTION_FAMILIES + ("bio_word", "bio_char"), vocab_family="all", recent_captions=5,
-                  abstention="class_precision", min_accuracy=0.9, max_uncertain_share=0.95, nightly=True),
+                  abstention="class_precision", min_accuracy=0.9, threshold_folds=5, max_uncertain_share=0.95,
+                  nightly=True),
         TargetDef("authenticity", ("authentic", "fake"), ("import", "manual"), ("hashtag", "word", "bio_word"),
                   feature_set="profile_numeric"),
         # MEX-A3T 2019's classes. Labels come from the bio's stated occupation, so the model reads

@@ -32,7 +32,8 @@ from pyspark.sql import functions as F
 
 from runtime import delta_io
 from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
-from jobs.evaluation import (abstention_thresholds, baselines, coverage_curve, evaluate, format_table, kept_mask,
+from jobs.evaluation import (abstention_thresholds, baselines, coverage_curve, cross_fitted_probs, evaluate,
+                             format_table, kept_mask,
                              per_class_at_thresholds)
 from jobs.registry import keep_champion_reason, log_and_gate, set_experiment
 from jobs.reports import figures, network_svg
@@ -209,6 +210,24 @@ def split_probs(model: NetworkModel, frame: pd.DataFrame) -> np.ndarray:
     """The model's probabilities for a split's users, through the numba scorer."""
     return model.predict_rows(frame)[0]
 
+def cross_fitted_training_probs(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
+                                features: str | None, tdef: TargetDef) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, probabilities) of every fitting and calibration user, each scored by one of
+    tdef.threshold_folds models of the same family fitted without the user's fold."""
+    frames = {"fit": split.fit, "calibration": split.calibration}
+    pool = pd.concat(list(frames.values()), ignore_index=True)
+    part = np.repeat(list(frames), [len(f) for f in frames.values()])
+
+    def fit_and_score(train_rows: np.ndarray, score_rows: np.ndarray) -> np.ndarray:
+        sub = Split(pool[train_rows & (part == "fit")].reset_index(drop=True),
+                    pool[train_rows & (part == "calibration")].reset_index(drop=True),
+                    pool[score_rows].reset_index(drop=True), split.classes)
+        fold_model, _ = train_model(kind, sub, vocab, hidden, seed, max_iter, features, tdef)
+        return split_probs(fold_model, sub.test)
+
+    probs = cross_fitted_probs(pool["user_id"].to_numpy(), tdef.threshold_folds, fit_and_score)
+    return np.concatenate([split.y("fit"), split.y("calibration")]), probs
+
 def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, seed: int, max_iter: int,
                      min_accuracy: float, features: str | None = None,
                      tdef: TargetDef = PLAIN_TARGET) -> tuple[NetworkModel, dict, np.ndarray, dict]:
@@ -224,8 +243,13 @@ def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, see
     held_out = info.pop("calibration_probs", None)
     if held_out is None and len(split.calibration):
         held_out = split_probs(model, split.calibration)
-    model.threshold = (abstention_thresholds(tdef.abstention, split.y("calibration"), held_out, min_accuracy)
-                       if len(split.calibration) else 0.0)
+    if tdef.threshold_folds:
+        y_held, held_out = cross_fitted_training_probs(kind, split, vocab, hidden, seed, max_iter, features, tdef)
+        info["threshold_users"] = len(y_held)
+    else:
+        y_held = split.y("calibration")
+    model.threshold = (abstention_thresholds(tdef.abstention, y_held, held_out, min_accuracy)
+                       if len(y_held) else 0.0)
     probs = split_probs(model, split.test)
     metrics = evaluate(split.y("test"), probs, split.classes)
     kept = kept_mask(probs, model.threshold)

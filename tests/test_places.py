@@ -142,3 +142,26 @@ def test_class_precision_thresholds_are_set_on_one_split_and_hold_on_another():
         assert held_out[name]["precision"] > 0.87, held_out  # reported on users the thresholds never saw
     few = class_precision_thresholds(np.array([0, 0, 1]), np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]]), 0.9)
     assert list(few) == [NEVER, NEVER]  # too few predictions to vouch for a precision
+
+
+def test_cross_fitted_probabilities_come_from_models_that_never_saw_the_user():
+    import numpy as np
+
+    from jobs.evaluation import cross_fitted_probs, threshold_fold
+
+    ids = np.arange(1000, 1600)
+    seen_by = {}
+
+    def fit_and_score(fit, score):  # a "model" that returns which users it was fitted on
+        assert not (fit & score).any()
+        fitted = set(ids[fit].tolist())
+        for i in ids[score]:
+            seen_by[int(i)] = fitted
+        return np.tile([len(fitted), 0.0], (int(score.sum()), 1))
+
+    probs = cross_fitted_probs(ids, 5, fit_and_score)
+    assert set(seen_by) == set(ids.tolist())  # every user scored once
+    assert all(i not in fitted for i, fitted in seen_by.items())
+    folds = np.bincount(threshold_fold(ids, 5), minlength=5)
+    assert folds.min() > 80 and probs[:, 0].max() < len(ids)  # five real folds, none fitted on everyone
+    assert np.array_equal(threshold_fold(ids, 5), threshold_fold(ids[::-1], 5)[::-1])  # by id, not by order
