@@ -42,40 +42,53 @@ def raw_text(frame: pd.DataFrame) -> pd.Series:
 
 
 def tfidf_reference(fit: pd.DataFrame, test: pd.DataFrame, classes: list[str], calibration: pd.DataFrame | None = None,
-                    abstention: str = "accuracy", level: float = 0.9) -> dict:
+                    abstention: str = "accuracy", level: float = 0.9, threshold_folds: int = 0) -> dict:
     """TF-IDF (word 1-2-grams + char_wb 2-4-grams, sublinear tf) + logistic regression (C=2).
-    With `calibration` users it fits on `fit` alone and sets its 'uncertain' thresholds on them
-    by the target's abstention rule, as the models do, so both are judged at their thresholds."""
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    started = time.perf_counter()
-    tr = raw_text(fit)
-    words = TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2))
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True)
-    X_tr = hstack([words.fit_transform(tr), chars.fit_transform(tr)]).tocsr()
+    With `calibration` users it fits on `fit` alone and sets its 'uncertain' thresholds by the
+    target's abstention rule where train sets them (calibration users, or with threshold_folds
+    every fit and calibration user's out-of-fold probabilities), so both are judged alike."""
     code = {c: i for i, c in enumerate(classes)}
-    clf = LogisticRegression(C=2.0, max_iter=2000).fit(X_tr, fit["label"].map(code).to_numpy())
+    started = time.perf_counter()
+    probs_of = _tfidf_lr(fit, classes)
     seconds = time.perf_counter() - started
-
-    def probs_of(frame):
-        texts = raw_text(frame)
-        probs = np.zeros((len(frame), len(classes)))
-        probs[:, clf.classes_] = clf.predict_proba(hstack([words.transform(texts), chars.transform(texts)]).tocsr())
-        return probs
-
     probs, y = probs_of(test), test["label"].map(code).to_numpy()
     out = {**evaluation.evaluate(y, probs, classes), "train_seconds": seconds}
     if calibration is not None and len(calibration):
-        threshold = evaluation.abstention_thresholds(abstention, calibration["label"].map(code).to_numpy(),
-                                                     probs_of(calibration), level)
+        if threshold_folds:
+            pool = pd.concat([fit, calibration], ignore_index=True)
+            held = evaluation.cross_fitted_probs(pool["user_id"].to_numpy(), threshold_folds,
+                                                 lambda f, s: _tfidf_lr(pool[f], classes)(pool[s]))
+            y_held = pool["label"].map(code).to_numpy()
+        else:
+            held, y_held = probs_of(calibration), calibration["label"].map(code).to_numpy()
+        threshold = evaluation.abstention_thresholds(abstention, y_held, held, level)
         kept = evaluation.kept_mask(probs, threshold)
         out.update(coverage_at_threshold=float(kept.mean()),
                    accuracy_at_threshold=float((probs.argmax(axis=1) == y)[kept].mean()) if kept.any() else float("nan"))
         if abstention == "class_precision":
             out["per_class_at_thresholds"] = evaluation.per_class_at_thresholds(y, probs, threshold, classes)
     return out
+
+
+def _tfidf_lr(fit: pd.DataFrame, classes: list[str]):
+    """The reference fitted on these users: a function of a frame to its probabilities."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    tr = raw_text(fit)
+    words = TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2))
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True)
+    X_tr = hstack([words.fit_transform(tr), chars.fit_transform(tr)]).tocsr()
+    code = {c: i for i, c in enumerate(classes)}
+    clf = LogisticRegression(C=2.0, max_iter=2000).fit(X_tr, fit["label"].map(code).to_numpy())
+
+    def probs_of(frame):
+        texts = raw_text(frame)
+        probs = np.zeros((len(frame), len(classes)))
+        probs[:, clf.classes_] = clf.predict_proba(hstack([words.transform(texts), chars.transform(texts)]).tocsr())
+        return probs
+    return probs_of
 
 
 def _mean_std(values: pd.Series) -> dict:
@@ -120,6 +133,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", fol
     per_fold: dict[str, list[dict]] = {}
     sizes = []
     for k in range(folds):
+        fold_started = time.perf_counter()
         training = labelled.where(F.col("fold") != k).select("user_id", "label")
         vocab = top_features(texts, training, tdef, vocab_size, min_users, families)
         data = (training_set.feature_frame(texts, labelled, vocab, keep_texts="all", test_fold=k, tdef=tdef)
@@ -134,10 +148,11 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", fol
             per_fold.setdefault(kind, []).append(metrics)
         if reference and tdef.abstention == "class_precision":  # judged at per-class thresholds, as the models
             per_fold.setdefault(REFERENCE, []).append(tfidf_reference(split.fit, split.test, classes, split.calibration,
-                                                                      tdef.abstention, min_accuracy))
+                                                                      tdef.abstention, min_accuracy, tdef.threshold_folds))
         elif reference:
             fitting = pd.concat([split.fit, split.calibration], ignore_index=True)
             per_fold.setdefault(REFERENCE, []).append(tfidf_reference(fitting, split.test, classes))
+        print(f"[cross_validation] {target} fold {k + 1}/{folds}: {time.perf_counter() - fold_started:.0f} s", flush=True)
     labelled.unpersist()
     summary = summarise(per_fold)
     result = {"target": target, "folds": folds, "vocab_size": vocab_size, "families": list(families or tdef.families),
