@@ -29,13 +29,19 @@ def mlflow_uri(namespace: str | None = None) -> str:
 def set_experiment(target: str, experiment: str | None) -> None:
     import mlflow
 
+    import fcntl
+
     folder = mlflow_folder()
     folder.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(mlflow_uri())
     experiment = experiment or f"demographics-{target}"
-    if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=str(folder / "artifacts" / target))
-    mlflow.set_experiment(experiment)
+    # Two targets' train tasks opening a new store at once both ran its SQLite migrations
+    # ("No such index: index_jobs_function_status_creation_time"): one at a time.
+    with open(folder / ".store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if mlflow.get_experiment_by_name(experiment) is None:
+            mlflow.create_experiment(experiment, artifact_location=str(folder / "artifacts" / target))
+        mlflow.set_experiment(experiment)
 
 def champion_score(model_name: str, test: pd.DataFrame, classes: list[str]) -> tuple[float | None, str | None]:
     """The current champion's gate metric on this test set (scored from the users' own columns --

@@ -1,9 +1,11 @@
 """Reading and writing the warehouse's Delta tables, always through their TableSpec."""
 from __future__ import annotations
 
+import functools
 import time
 
-from delta.exceptions import ConcurrentWriteException, MetadataChangedException, ProtocolChangedException
+from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteReadException, ConcurrentWriteException,
+                              MetadataChangedException, ProtocolChangedException)
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.errors import AnalysisException
@@ -96,10 +98,26 @@ def append_counting(table: DeltaTable, df: DataFrame, path: str) -> int:
     return last_write_rows(table)
 
 
+def retrying_conflicts(write):
+    """Rerun a whole idempotent write (read, classify, merge) when another task's commit to the
+    same table conflicts with it: two targets' labels tasks merge into `labels` at once."""
+    @functools.wraps(write)
+    def wrapper(*args, **kwargs):
+        for attempt in range(6):
+            try:
+                return write(*args, **kwargs)
+            except (ConcurrentAppendException, ConcurrentDeleteReadException):
+                if attempt == 5:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+    return wrapper
+
+
 def _key_condition(key: tuple[str, ...]) -> str:
     return " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
 
 
+@retrying_conflicts
 def upsert_newest(spark: SparkSession, config: PipelineConfig, name: str, updates: DataFrame,
                   order: tuple[str, ...] = ("fetched_at", "record_hash")) -> dict[str, int]:
     """Merge one row per key, keeping whichever of the table's and the update's row is newest.
@@ -139,6 +157,7 @@ def upsert_newest(spark: SparkSession, config: PipelineConfig, name: str, update
     return {k: counts.get(k, 0) for k in ("inserted", "updated", "unchanged")}
 
 
+@retrying_conflicts
 def upsert_by_priority(spark: SparkSession, config: PipelineConfig, name: str, rows: DataFrame,
                        priority: dict[str, int]) -> dict[str, int]:
     """Merge one row per key (labels: user and target): a row replaces the table's row for its key
@@ -191,6 +210,7 @@ def insert_missing(spark: SparkSession, config: PipelineConfig, name: str, rows:
     return {"inserted": n_new, "unchanged": n_all - n_new}
 
 
+@retrying_conflicts
 def replace_where(config: PipelineConfig, name: str, df: DataFrame, condition: str) -> None:
     """Atomically replace the rows matching `condition` (one run's output) with `df`."""
     spec = table_spec(name)

@@ -98,3 +98,22 @@ def test_the_mlflow_store_moves_with_its_root_and_keeps_demo_namespaces_apart(tm
     monkeypatch.setenv("DEMOGRAPHICS_MLFLOW", str(tmp_path / "mlflow"))
     assert mlflow_folder("") == tmp_path / "mlflow"
     assert mlflow_folder("demo/5-users") == tmp_path / "mlflow" / "demo" / "5-users"
+
+
+def test_train_tasks_opening_a_new_mlflow_store_at_once_both_get_it(tmp_path):
+    # Two targets' train tasks create the store together (seen in the browser check: one failed
+    # inside MLflow's SQLite migrations). Each process: set_experiment, then log a run.
+    import sys
+
+    code = ("import sys, mlflow; from jobs.registry import set_experiment; "
+            "set_experiment(sys.argv[1], None); mlflow.start_run(); mlflow.log_param('t', sys.argv[1]); mlflow.end_run()")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update(DEMOGRAPHICS_MLFLOW=str(tmp_path / "mlflow"), DEMOGRAPHICS_NAMESPACE="")
+    procs = [subprocess.Popen([sys.executable, "-c", code, t], env=env, stderr=subprocess.PIPE, text=True)
+             for t in ("gender", "country", "occupation")]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    import mlflow
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
+    assert sorted(e.name for e in client.search_experiments() if e.name != "Default") == [
+        "demographics-country", "demographics-gender", "demographics-occupation"]

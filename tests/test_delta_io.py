@@ -94,3 +94,34 @@ def test_a_table_written_before_its_spec_gained_a_column_gets_it(spark, config):
     assert _table(spark, config, "fb_profiles") == {1: ("male", 20)}  # old rows kept, the new column null
     counts = delta_io.upsert_newest(spark, config, "fb_profiles", _fb(spark, [(2, "female", 21, 2)]))
     assert counts["inserted"] == 1
+
+
+def test_two_targets_labels_merging_into_one_table_at_once_both_land(spark, config):
+    # Two targets' labels tasks in a fresh namespace (seen in the browser check: one failed with
+    # ConcurrentAppendException); each round's writers start together behind a barrier.
+    import datetime as dt
+
+    from jobs.labels import SOURCE_PRIORITY
+
+    targets = ("gender", "country", "occupation")
+    for round_ in range(2):
+        start = Barrier(len(targets))
+        round_config = dataclasses.replace(config, warehouse=f"{config.warehouse}/labels-{round_}")
+
+        def rows_of(target, users):
+            return spark.createDataFrame(
+                [(u, target, f"{target}-{u % 2}", "import", "truth", dt.date(2026, 11, 22)) for u in users],
+                "user_id long, target string, label string, source string, evidence string, run_date date")
+
+        def write(target):
+            rows = rows_of(target, range(50))
+            start.wait()
+            return delta_io.upsert_by_priority(spark, round_config, "labels", rows, SOURCE_PRIORITY)
+
+        if round_:  # a night's labels already there: every writer merges
+            delta_io.upsert_by_priority(spark, round_config, "labels", rows_of("authenticity", [1]), SOURCE_PRIORITY)
+
+        with ThreadPoolExecutor(len(targets)) as pool:
+            list(pool.map(write, targets))
+        got = delta_io.read_table(spark, round_config, "labels").groupBy("target").count().collect()
+        assert {r["target"]: r["count"] for r in got} == {t: 50 for t in targets} | ({"authenticity": 1} if round_ else {})
