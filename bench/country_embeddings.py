@@ -60,9 +60,9 @@ def embedding_folds(frame, vectors: np.ndarray, classes: list[str], folds: int, 
 
     code = {c: i for i, c in enumerate(classes)}
     y = frame["label"].map(code).to_numpy()
-    def fit_and_score(fit, score):
+    def fit_and_score(fit, score):  # boolean masks or row positions
         clf = LogisticRegression(C=10.0, max_iter=3000).fit(vectors[fit], y[fit])
-        probs = np.zeros((int(score.sum()), len(classes)))
+        probs = np.zeros((len(vectors[score]), len(classes)))
         probs[:, clf.classes_] = clf.predict_proba(vectors[score])
         return probs
 
@@ -75,7 +75,7 @@ def embedding_folds(frame, vectors: np.ndarray, classes: list[str], folds: int, 
         if tdef.threshold_folds:  # as train does: out-of-fold probabilities of every training user
             held = evaluation.cross_fitted_probs(
                 frame["user_id"].to_numpy()[training], tdef.threshold_folds,
-                lambda f, s: fit_and_score(np.isin(np.arange(len(y)), training[f]), np.isin(np.arange(len(y)), training[s])))
+                lambda f, s: fit_and_score(training[f], training[s]))
             threshold = evaluation.class_precision_thresholds(y[training], held, level)
         else:
             threshold = evaluation.class_precision_thresholds(y[calibration], fit_and_score(fit, calibration), level)

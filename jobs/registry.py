@@ -27,9 +27,9 @@ def mlflow_uri(namespace: str | None = None) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{mlflow_folder(namespace) / 'mlflow.db'}")
 
 def set_experiment(target: str, experiment: str | None) -> None:
-    import mlflow
-
     import fcntl
+
+    import mlflow
 
     folder = mlflow_folder()
     folder.mkdir(parents=True, exist_ok=True)

@@ -241,13 +241,13 @@ def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, see
     seconds = (dt.datetime.now() - started).total_seconds()
     # The calibration users' probabilities from a model that did not see them.
     held_out = info.pop("calibration_probs", None)
-    if held_out is None and len(split.calibration):
-        held_out = split_probs(model, split.calibration)
     if tdef.threshold_folds:
         y_held, held_out = cross_fitted_training_probs(kind, split, vocab, hidden, seed, max_iter, features, tdef)
         info["threshold_users"] = len(y_held)
     else:
         y_held = split.y("calibration")
+        if held_out is None and len(split.calibration):
+            held_out = split_probs(model, split.calibration)
     model.threshold = (abstention_thresholds(tdef.abstention, y_held, held_out, min_accuracy)
                        if len(y_held) else 0.0)
     probs = split_probs(model, split.test)
