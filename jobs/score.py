@@ -100,7 +100,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
     warming.start()
     model = load_network(folder)
     features = model.feature_set
-    inputs = score_inputs(feature_rows(spark, config, features.table), shards, features.columns(model))
+    inputs = score_inputs(features.prepare(feature_rows(spark, config, features.table)), shards, features.columns(model))
     rows = prediction_rows(predict_batch(inputs, folder, model.classes), target, model.classes, name, version,
                            config.run_date)
     rows, observed = label_counts(rows, model.classes)

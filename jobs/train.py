@@ -13,7 +13,7 @@ Models (weights exported as plain arrays for the numba scorer):
   'class vs rest' net per class, each trained on its own disjoint share of the training users;
   the strongest response wins) -- scikit-learn MLPClassifier; logreg (logistic regression) and
   linsvm (linear SVM, probabilities by a logistic fit on the calibration users' margins) -- one
-  linear layer; plus the target's baselines for reference. twin is for binary targets only
+  linear layer; gbdt (LightGBM gradient-boosted trees, for numeric feature sets) -- node arrays; plus the target's baselines for reference. twin is for binary targets only
   (jobs.targets.BINARY_ONLY_FAMILIES says why).
 Input values (the model's feature spec, udfs.model): binary presence or tf-idf (sublinear tf,
 idf of the fitting users, l2 per token family); linear models default to tf-idf, networks to presence.
@@ -49,7 +49,49 @@ from udfs.model import FEATURE_SPECS, NetworkModel
 MODEL_KINDS = MODEL_FAMILIES
 
 DEFAULT_FEATURES = {"perceptron": "binary", "mlp1": "binary", "mlp2": "binary", "twin": "binary",
-                    "logreg": "tfidf", "linsvm": "tfidf"}
+                    "logreg": "tfidf", "linsvm": "tfidf", "gbdt": "raw"}
+
+
+GBDT_PARAMS = dict(learning_rate=0.05, num_leaves=15, min_child_samples=10, subsample=0.8, subsample_freq=1,
+                   colsample_bytree=0.8, reg_lambda=1.0, verbose=-1)
+
+
+def _fit_gbdt(X_fit, y_fit, X_cal, y_cal, n_classes: int, seed: int, max_iter: int,
+              class_balance: float = 0.0) -> tuple[dict, dict]:
+    """LightGBM on numbers as they are (missing values NaN, sent each split's learnt way). Its
+    rounds (up to 10 x max_iter) by 5-fold cross-validation on fitting and calibration users
+    together: early stopping on the calibration users alone (~100 of InstaFake's training
+    users) stopped too soon. The calibration users' probabilities come from a fit without
+    them and set the threshold; the model shipped is refitted on all of them."""
+    import lightgbm as lgb
+    import scipy.sparse as sp
+
+    from udfs.trees import lightgbm_arrays
+
+    dense = (lambda X: np.asarray(X.toarray(), dtype=np.float64))
+    X_all = dense(sp.vstack([X_fit, X_cal]).tocsr()) if len(y_cal) else dense(X_fit)
+    y_all = np.concatenate([y_fit, y_cal])
+    w_all = class_weights(y_all, n_classes, class_balance)
+    objective = {"objective": "binary"} if n_classes == 2 else {"objective": "multiclass", "num_class": n_classes}
+    history = lgb.cv({**GBDT_PARAMS, **objective, "seed": seed, "num_threads": 2},
+                     lgb.Dataset(X_all, y_all, weight=w_all), num_boost_round=10 * max_iter, nfold=5,
+                     stratified=True, seed=seed, callbacks=[lgb.early_stopping(30, verbose=False)])
+    rounds = max(1, len(next(iter(history.values()))))
+
+    def model():
+        return lgb.LGBMClassifier(n_estimators=rounds, random_state=seed, n_jobs=2, **GBDT_PARAMS)
+
+    held_out = None
+    if len(y_cal):
+        first = model().fit(dense(X_fit), y_fit, sample_weight=class_weights(y_fit, n_classes, class_balance))
+        held_out = np.zeros((len(y_cal), n_classes))
+        held_out[:, first.classes_] = first.predict_proba(dense(X_cal))
+    clf = model().fit(X_all, y_all, sample_weight=w_all)
+    if len(clf.classes_) != n_classes:
+        raise ValueError(f"training data lacks classes: has {clf.classes_.tolist()} of {n_classes}")
+    trees = lightgbm_arrays(clf.booster_.dump_model())
+    return trees, {"rounds": rounds, "leaves": int((trees["feature"] < 0).sum()), "sklearn": clf,
+                   "calibration_probs": held_out}
 
 
 def _mlp(hidden: tuple[int, ...], seed: int, max_iter: int, n_users: int):
@@ -167,7 +209,10 @@ def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: in
 
     classes = split.classes
     chosen = feature_set(tdef.feature_set)
-    spec = dict(FEATURE_SPECS[features or DEFAULT_FEATURES[kind]]) if chosen is TextTokens else {}
+    if chosen is TextTokens:
+        spec = dict(FEATURE_SPECS[features or DEFAULT_FEATURES[kind]])
+    else:  # trees read numbers as they are; networks and linear models standardised
+        spec = {"weighting": "raw" if kind == "gbdt" else "standardised"}
     if tdef.recent_captions and chosen is TextTokens:
         spec["recent_captions"] = tdef.recent_captions
     spec, idf = chosen.fit(split.fit, vocab, spec)
@@ -180,6 +225,11 @@ def train_model(kind: str, split: Split, vocab: list[str], hidden: int, seed: in
     if len(present) != len(classes) and not can_lack:
         raise ValueError(f"training data lacks classes: has {present.tolist()} of {len(classes)}")
     info: dict = {"features": spec["weighting"], "feature_set": spec["set"]}
+    if kind == "gbdt":
+        trees, fit_info = _fit_gbdt(X, y, split.X("calibration", unfitted), split.y("calibration"), len(classes),
+                                    seed, max_iter, tdef.class_balance)
+        info.update(fit_info, hidden=[], epochs=fit_info["rounds"])
+        return NetworkModel(classes, "trees", [], vocab, features=spec, idf=idf, trees=trees), info
     if kind in ("logreg", "linsvm"):
         layer, fit_info = _fit_linear(kind, X, y, split.X("calibration", unfitted), split.y("calibration"),
                                       len(classes), seed, tdef.class_balance)

@@ -48,13 +48,14 @@ def feature_frame(texts: DataFrame, labelled: DataFrame, vocab: list[str], keep_
 
 def profile_frame(profiles: DataFrame, labelled: DataFrame, keep_texts: str = "test",
                   test_fold: int | None = None) -> DataFrame:
-    """(user_id, label, is_test, is_calibration, and the profile columns profile_numeric reads)
+    """(user_id, label, is_test, is_calibration, and the features profile_numeric reads)
     of labelled users; keep_texts and test_fold as in feature_frame (every column is kept: they
     are what the champion is scored from)."""
     test = is_test_user(F.col("user_id")) if test_fold is None else F.col("fold") == test_fold
-    return profiles.join(labelled, "user_id").select(
-        "user_id", "label", test.alias("is_test"), (~test & is_calibration_user(F.col("user_id"))).alias("is_calibration"),
-        *[c for c in ProfileNumeric.COLUMNS])
+    flagged = profiles.join(labelled.select("user_id", "label", *(["fold"] if test_fold is not None else [])),
+                            "user_id").withColumns(
+        {"is_test": test, "is_calibration": ~test & is_calibration_user(F.col("user_id"))})
+    return ProfileNumeric.prepare(flagged)
 
 
 def csr_matrix(indices: pd.Series, width: int, counts: pd.Series | None = None, features: dict | None = None,

@@ -14,11 +14,13 @@ from runtime import delta_io
 from jobs.targets import target_def
 from tests.conftest import NIGHT, warehouse_beside
 from udfs import kernels
-from udfs.feature_sets import NUMERIC_FEATURES, ProfileNumeric, TextTokens, _numeric_features, feature_set
+from jobs.profile_features import with_features
+from udfs.feature_sets import NUMERIC_FEATURES, ProfileNumeric, TextTokens, feature_set
 from udfs.model import NetworkModel
 
-PROFILES = pd.DataFrame({
-    "username": ["anna_k", "spam12345", "bob", None],
+RAW_PROFILES = pd.DataFrame({
+    "user_id": [1, 2, 3, 4], "shard": [0, 0, 0, 0],
+    "username": ["anna_k", "spam12345", "bob", "zoe"],
     "full_name": ["Anna K", "", "Bob B", "Zoë"],
     "biography": ["hi there", None, "", "ciao"],
     "external_url": [None, None, "https://x.com", None],
@@ -29,7 +31,20 @@ PROFILES = pd.DataFrame({
     "is_private": [False, True, False, None],
     "is_verified": [False, False, False, False],
     "has_anonymous_profile_picture": [False, True, False, False],
+    "reel_auto_archive": ["on", "off", None, "unset"],
+    "is_business_account": [None, None, True, None],
 })
+
+
+@pytest.fixture(scope="module")
+def PROFILES(spark):
+    """The profiles' features as jobs.profile_features computes them in Spark."""
+    frame = spark.createDataFrame(RAW_PROFILES.astype(object).where(RAW_PROFILES.notna(), None), schema=(
+        "user_id long, shard int, username string, full_name string, biography string, external_url string, "
+        "follower_count long, following_count long, media_count long, usertags_count long, is_private boolean, "
+        "is_verified boolean, has_anonymous_profile_picture boolean, reel_auto_archive string, "
+        "is_business_account boolean"))
+    return with_features(frame).orderBy("user_id").toPandas()
 
 
 def numeric_model(frame) -> NetworkModel:
@@ -37,8 +52,7 @@ def numeric_model(frame) -> NetworkModel:
     return NetworkModel(["a", "b"], "network", [], list(ProfileNumeric.FEATURES), features=spec, idf=idf)
 
 
-def test_profile_features_are_standardised_on_the_fitting_users():
-    assert tuple(_numeric_features(pa.Table.from_pandas(PROFILES))) == NUMERIC_FEATURES
+def test_profile_features_are_standardised_on_the_fitting_users(PROFILES):
     model = numeric_model(PROFILES)
     offsets, indices, values = model.inputs(PROFILES)
     d = len(ProfileNumeric.FEATURES)
@@ -48,19 +62,21 @@ def test_profile_features_are_standardised_on_the_fitting_users():
     # a constant feature is 0 for everyone, not a division by zero
     assert np.all(x[:, col["is_verified"]] == 0)
     # the missing follower count sits at the fitting users' mean; the others have mean 0, deviation 1
-    assert x[3, col["log_followers"]] == 0
-    known = x[:3, col["log_followers"]]
+    assert x[3, col["follower_count"]] == 0
+    known = x[:3, col["follower_count"]]
     assert abs(known.mean()) < 1e-9 and abs(known.std() - 1.0) < 1e-9
-    varying = [i for name, i in col.items() if name not in ("is_verified", "log_followers", "log_followers_per_following",
-                                                            "log_media_per_follower")]
-    assert np.allclose(x[:, varying].mean(axis=0), 0) and np.allclose(x[:, varying].std(axis=0), 1)
-    assert x[1, col["username_digit_share"]] > x[0, col["username_digit_share"]]
+    raw = ProfileNumeric.raw(PROFILES)
+    complete = ~np.isnan(raw).any(axis=0) & (np.nanstd(raw, axis=0) > 0)
+    assert complete.sum() > 10 and np.isnan(raw).any()
+    assert np.allclose(x[:, complete].mean(axis=0), 0) and np.allclose(x[:, complete].std(axis=0), 1)
+    assert np.all(x[np.isnan(raw)] == 0)  # every missing value sits at the mean
+    assert x[1, col["username_digits"]] > x[0, col["username_digits"]]
     # Spark's workers hand the scorer Arrow batches: the same values as the pandas path
     _, _, from_arrow = model.inputs(pa.RecordBatch.from_pandas(PROFILES, preserve_index=False))
     assert np.array_equal(from_arrow, values)
 
 
-def test_new_users_are_standardised_with_the_fitted_means_not_their_own():
+def test_new_users_are_standardised_with_the_fitted_means_not_their_own(PROFILES):
     model = numeric_model(PROFILES)
     one = PROFILES.iloc[[0]].reset_index(drop=True)
     _, _, alone = model.inputs(one)
@@ -68,7 +84,7 @@ def test_new_users_are_standardised_with_the_fitted_means_not_their_own():
     assert np.array_equal(alone, among[: len(alone)])
 
 
-def test_the_forward_pass_reads_weighted_values_for_any_number_of_classes():
+def test_the_forward_pass_reads_weighted_values_for_any_number_of_classes(PROFILES):
     rng = np.random.default_rng(3)
     model = numeric_model(PROFILES)
     offsets, indices, values = model.inputs(PROFILES)
@@ -80,7 +96,7 @@ def test_the_forward_pass_reads_weighted_values_for_any_number_of_classes():
     assert np.allclose(got, expected / expected.sum(axis=1, keepdims=True))
 
 
-def test_feature_sets_are_named_in_the_artifact(tmp_path):
+def test_feature_sets_are_named_in_the_artifact(tmp_path, PROFILES):
     model = numeric_model(PROFILES)
     model.nets = [[(np.zeros((len(model.vocab), 2)), np.zeros(2))]]
     again = NetworkModel.load(model.save(tmp_path / "m"))

@@ -6,6 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import evaluation, registry, train, training_set
+from jobs.targets import target_def
 from udfs.csr import csr_of_lists
 from jobs.split import is_test_user
 from udfs.model import NetworkModel
@@ -28,7 +29,7 @@ def test_split_is_deterministic_and_keeps_class_shares(spark):
 def test_every_model_beats_the_majority_class(trained):
     m = trained["metrics"]
     assert trained["n_test"] > 300
-    for kind in train.MODEL_KINDS + ("name_baseline",):
+    for kind in target_def("gender").model_families + ("name_baseline",):
         assert m[kind]["accuracy"] > m["majority"]["accuracy"] + 0.1, (kind, m[kind])
         assert m[kind]["roc_auc"] > 0.75
     assert 0 <= m["mlp1"]["ece"] < 0.2

@@ -3,14 +3,16 @@
 One small interface, the same in training and on Spark workers (nothing here imports Spark):
 
   table            the warehouse table the set reads (user_texts, profiles)
+  prepare(frame)   Spark rows of that table -> the columns the set reads (identity for texts)
   columns(model)   the columns of that table it reads for this model
   fit(frame, ...)  what it learns from the fitting users (idf, means and deviations), as a spec
                    the model artifact carries (model.json `features`, with `set` naming the set)
   csr(model, rows) Arrow batch or pandas frame -> (offsets, indices, values or None = presence)
 
 `text_tokens` reads texts through the MI-selected vocab (presence or tf-idf);
-`profile_numeric` reads profile metadata -- counts, ratios, lengths, flags -- standardised by
-the fitting users' means and deviations, every feature present for every user.
+`profile_numeric` reads profile metadata -- counts, ratios, lengths, flags, computed in Spark by
+jobs.profile_features (`prepare(frame)` adds them to the table's rows) -- standardised by the
+fitting users' means and deviations, or raw with missing values NaN for tree ensembles.
 """
 from __future__ import annotations
 
@@ -60,6 +62,10 @@ class TextTokens:
         return dict(spec, set="text_tokens"), np.log((1.0 + len(frame)) / (1.0 + df)) + 1.0
 
     @staticmethod
+    def prepare(rows):
+        return rows
+
+    @staticmethod
     def sample() -> pa.RecordBatch:
         """One made-up user, to warm a worker's tokeniser and scorer."""
         return pa.RecordBatch.from_arrays(
@@ -80,68 +86,45 @@ class TextTokens:
         return offsets, indices, model.values_of(offsets, indices, counts)
 
 
-def _count(batch, name: str) -> np.ndarray:
-    """A count column as float, null -> NaN."""
-    return pc.cast(batch.column(name), pa.float64()).to_numpy(zero_copy_only=False)
-
-
-def _length(batch, name: str) -> np.ndarray:
-    return pc.fill_null(pc.utf8_length(pc.cast(batch.column(name), pa.string())), 0).to_numpy(
-        zero_copy_only=False).astype(np.float64)
-
-
-def _flag(batch, name: str) -> np.ndarray:
-    return pc.fill_null(pc.cast(batch.column(name), pa.bool_()), False).to_numpy(zero_copy_only=False).astype(np.float64)
-
-
-def _digit_share(batch, name: str) -> np.ndarray:
-    text = pc.fill_null(pc.cast(batch.column(name), pa.string()), "")
-    digits = pc.utf8_length(pc.replace_substring_regex(text, r"[^0-9]", "")).to_numpy(zero_copy_only=False)
-    return digits / np.maximum(pc.utf8_length(text).to_numpy(zero_copy_only=False), 1)
-
-
-NUMERIC_FEATURES = ("log_followers", "log_following", "log_media", "log_usertags", "log_followers_per_following",
-                    "log_media_per_follower", "bio_length", "name_length", "username_length",
-                    "username_digit_share", "has_external_url", "is_private", "is_verified", "anonymous_picture")
-
-
-def _numeric_features(b) -> dict[str, np.ndarray]:
-    followers, following = _count(b, "follower_count"), _count(b, "following_count")
-    media, tags = _count(b, "media_count"), _count(b, "usertags_count")
-    return {
-        "log_followers": np.log1p(followers),
-        "log_following": np.log1p(following),
-        "log_media": np.log1p(media),
-        "log_usertags": np.log1p(tags),
-        "log_followers_per_following": np.log1p(followers) - np.log1p(following),
-        "log_media_per_follower": np.log1p(media) - np.log1p(followers),
-        "bio_length": _length(b, "biography"),
-        "name_length": _length(b, "full_name"),
-        "username_length": _length(b, "username"),
-        "username_digit_share": _digit_share(b, "username"),
-        "has_external_url": (_length(b, "external_url") > 0).astype(np.float64),
-        "is_private": _flag(b, "is_private"),
-        "is_verified": _flag(b, "is_verified"),
-        "anonymous_picture": _flag(b, "has_anonymous_profile_picture"),
-    }
+# Computed by jobs.profile_features (which says what each is); named here so that workers need no Spark.
+PROFILE_BASE_FEATURES = (
+    "username_type", "username_words", "username_length", "username_digits", "username_vowel_share",
+    "full_name_length", "full_name_words", "full_name_non_ascii", "name_matches_username", "bio_length", "bio_words",
+    "follower_count", "following_count", "media_count", "usertags_count", "is_private", "is_verified",
+    "anonymous_picture", "reel_auto_archive", "has_external_url", "is_business")
+PROFILE_DERIVED_FEATURES = ("log_followers", "log_following", "log_media", "log_followers_per_following",
+                            "log_following_per_media")
+NUMERIC_FEATURES = PROFILE_BASE_FEATURES + PROFILE_DERIVED_FEATURES
 
 
 class ProfileNumeric:
+    """Profile metadata as numbers (jobs.profile_features computes them in Spark: `prepare`).
+    Weighting `standardised` (networks, linear models): by the fitting users' means and
+    deviations, a missing value at the mean (0); `raw` (tree ensembles): as they are, a
+    missing value NaN, which the trees send their learnt way."""
     name = "profile_numeric"
     table = "profiles"
-    COLUMNS = ("username", "full_name", "biography", "external_url", "follower_count", "following_count",
-               "media_count", "usertags_count", "is_private", "is_verified", "has_anonymous_profile_picture")
-    FEATURES = tuple(f"{NUMERIC_PREFIX}{name}" for name in NUMERIC_FEATURES)
+
+    FEATURES = tuple(f"{NUMERIC_PREFIX}{name}" for name in NUMERIC_FEATURES)  # the model's vocab
 
     @classmethod
     def columns(cls, model: "NetworkModel" = None) -> tuple[str, ...]:
-        return cls.COLUMNS
+        return NUMERIC_FEATURES
+
+    @staticmethod
+    def prepare(rows):
+        """The table's rows with the feature columns (a Spark DataFrame of `profiles`)."""
+        from jobs.profile_features import with_features
+
+        return with_features(rows, keep=tuple(c for c in ("user_id", "shard", "label", "is_test", "is_calibration", "fold")
+                                              if c in rows.columns))
 
     @classmethod
     def raw(cls, rows) -> np.ndarray:
-        """(users x features) before standardising; a missing count is NaN."""
-        values = _numeric_features(_arrow(rows, cls.COLUMNS))
-        return np.column_stack([values[name] for name in NUMERIC_FEATURES]).astype(np.float64)
+        """(users x features) as computed; missing is NaN."""
+        batch = _arrow(rows, cls.columns())
+        return np.column_stack([pc.cast(batch.column(c), pa.float64()).to_numpy(zero_copy_only=False)
+                                for c in cls.columns()]).astype(np.float64)
 
     @classmethod
     def fit(cls, frame, vocab: list[str] | None = None, spec: dict | None = None) -> tuple[dict, None]:
@@ -149,7 +132,13 @@ class ProfileNumeric:
         x = cls.raw(frame)
         if not len(x):
             raise ValueError("no fitting users to standardise profile features on")
-        with np.errstate(all="ignore"):
+        weighting = (spec or {}).get("weighting", "standardised")
+        if weighting == "raw":
+            return {"set": cls.name, "weighting": "raw"}, None
+        import warnings
+
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # a feature the source lacks: all NaN
             mean, std = np.nan_to_num(np.nanmean(x, axis=0)), np.nan_to_num(np.nanstd(x, axis=0))
         std[std < 1e-9] = 1.0
         return {"set": cls.name, "weighting": "standardised", "mean": mean.tolist(), "std": std.tolist()}, None
@@ -157,16 +146,15 @@ class ProfileNumeric:
     @classmethod
     def sample(cls) -> pa.RecordBatch:
         """One made-up user, to warm a worker's scorer."""
-        texts = {c: pa.array(["a1"]) for c in ("username", "full_name", "biography", "external_url")}
-        counts = {c: pa.array([1], pa.int64()) for c in cls.COLUMNS if c.endswith("_count")}
-        flags = {c: pa.array([False]) for c in cls.COLUMNS if c.startswith(("is_", "has_"))}
-        return pa.RecordBatch.from_pydict({**texts, **counts, **flags})
+        return pa.RecordBatch.from_pydict({c: pa.array([1.0]) for c in cls.columns()})
 
     @classmethod
     def csr(cls, model: "NetworkModel", rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every feature of every user, standardised; missing values sit at the mean (0)."""
-        x = (cls.raw(rows) - np.asarray(model.features["mean"])) / np.asarray(model.features["std"])
-        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        """Every feature of every user (dense rows in CSR form)."""
+        x = cls.raw(rows)
+        if model.features.get("weighting") != "raw":
+            x = (x - np.asarray(model.features["mean"])) / np.asarray(model.features["std"])
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         n, d = x.shape
         offsets = np.arange(0, (n + 1) * d, d, dtype=np.int64)
         indices = np.tile(np.arange(d, dtype=np.int32), n)

@@ -2,7 +2,8 @@
 
 Saved as weights.npz (W/b of every layer of every net, the idf vector) + model.json (classes,
 kind, vocab, feature spec, threshold), so the numba scorer never needs the training library.
-A linear model (logistic regression, a calibrated linear SVM) is a network of one layer.
+A linear model (logistic regression, a calibrated linear SVM) is a network of one layer; a
+gradient-boosted tree ensemble (kind `trees`) is its node arrays (udfs.trees).
 
 The feature spec names its feature set (`set`, udfs.feature_sets; text_tokens when absent) and
 what that set fitted. For text tokens it says how tokens become input values: `binary`
@@ -36,13 +37,14 @@ _NO_COUNTS = np.zeros(0, np.int32)
 @dataclass
 class NetworkModel:
     classes: list[str]
-    kind: str  # "network" or "twin"
+    kind: str  # "network", "twin" or "trees"
     nets: list[list[tuple[np.ndarray, np.ndarray]]]  # one net, or one per class for twin
     vocab: list[str]  # feature strings; position = input index
     threshold: float | list[float] = 0.0  # below this confidence (one, or one per class): 'uncertain'
     meta: dict = field(default_factory=dict)
     features: dict = field(default_factory=lambda: dict(BINARY))
     idf: np.ndarray | None = None  # per vocab entry, for tfidf features
+    trees: dict | None = None  # kind "trees": the ensemble's flat node arrays (udfs.trees)
 
     @property
     def weighted(self) -> bool:
@@ -106,6 +108,10 @@ class NetworkModel:
         """The numba forward pass over weighted CSR rows (values None = presence)."""
         if self.kind == "twin":
             return kernels.predict_twin(offsets, indices, self.nets, values)
+        if self.kind == "trees":
+            from udfs.trees import predict_trees
+
+            return predict_trees(offsets, indices, values, self.trees, len(self.vocab), len(self.classes))
         return kernels.predict_network(offsets, indices, self.nets[0], len(self.classes), values)
 
     def label(self, probs: np.ndarray, offsets: np.ndarray | None = None):
@@ -123,6 +129,8 @@ class NetworkModel:
                 arrays[f"n{n}_b{l}"] = b
         if self.idf is not None:
             arrays["idf"] = self.idf
+        for name, array in (self.trees or {}).items():
+            arrays[f"tree_{name}"] = array
         np.savez(folder / "weights.npz", **arrays)
         (folder / "model.json").write_text(json.dumps({
             "classes": self.classes, "kind": self.kind, "threshold": self.threshold, "vocab": self.vocab,
@@ -136,8 +144,9 @@ class NetworkModel:
         spec = json.loads((folder / "model.json").read_text())
         arrays = np.load(folder / "weights.npz")
         nets = [[(arrays[f"n{n}_w{l}"], arrays[f"n{n}_b{l}"]) for l in range(k)] for n, k in enumerate(spec["layers"])]
+        trees = {k[len("tree_"):]: arrays[k] for k in arrays.files if k.startswith("tree_")} or None
         return cls(spec["classes"], spec["kind"], nets, spec["vocab"], spec["threshold"], spec.get("meta", {}),
-                   spec.get("features", dict(BINARY)), arrays["idf"] if "idf" in arrays else None)
+                   spec.get("features", dict(BINARY)), arrays["idf"] if "idf" in arrays else None, trees)
 
 
 def vocab_groups(vocab: list[str], features: dict) -> np.ndarray:
