@@ -502,23 +502,39 @@ def bench_score(spark, cfg, users):
         RESULTS["scorer_numba_logreg_tfidf_on_texts"]["seconds"] / RESULTS["scorer_numba_mapinarrow_on_texts"]["seconds"], 2)}
     print(f"[bench] scorer: logreg on tf-idf / mlp1 on presence = "
           f"{RESULTS['ratio_scorer_logreg_tfidf_over_mlp1_binary']['ratio']}", flush=True)
-    # A profile-metadata model (authenticity's feature set, profile_numeric: every feature of every
-    # user, standardised in the scorer) through the same mapInArrow pass, on the profiles table.
+    # Authenticity: its definition's model (gbdt on profile metadata, computed by Spark columns)
+    # through the score job, Delta -> Delta, next to gender's warm rerun; then mlp1 and gbdt on
+    # the same features through the same mapInArrow pass, without the write.
+    from jobs.targets import target_def
+    from udfs.feature_sets import ProfileNumeric
+
     delta_io.replace_where(cfg, "labels", sample.select(
         "user_id", F.lit("authenticity").alias("target"), F.when(F.col("is_fake"), "fake").otherwise("authentic")
         .alias("label"), F.lit("import").alias("source"), F.lit("truth").alias("evidence"),
         F.lit(cfg.run_date).alias("run_date")), "target = 'authenticity'")
-    numeric = train.run(spark, cfg, target="authenticity", register=None, with_baselines=False, max_iter=10
-                        )["_models"]["mlp1"]["model"]
-    numeric_folder = numeric.save(f"{cfg.warehouse}/../mlp1_profile_numeric")
-    profile_inputs = score.score_inputs(delta_io.read_table(spark, cfg, "profiles"), None,
-                                        numeric.feature_set.columns(numeric))
-    with step("scorer_numba_mlp1_profile_numeric", profiles_count=n):
-        score.predict_batch(profile_inputs, str(numeric_folder), numeric.classes).write.format("noop").mode("overwrite").save()
-    RESULTS["ratio_scorer_profile_numeric_over_text_mlp1"] = {"ratio": round(
-        RESULTS["scorer_numba_mlp1_profile_numeric"]["seconds"] / RESULTS["scorer_numba_mapinarrow_on_texts"]["seconds"], 2)}
-    print(f"[bench] scorer: mlp1 on profile metadata / mlp1 on texts = "
-          f"{RESULTS['ratio_scorer_profile_numeric_over_text_mlp1']['ratio']}", flush=True)
+    family = target_def("authenticity").model_family
+    fitted = train.run(spark, cfg, target="authenticity", models=tuple(dict.fromkeys((family, "mlp1"))),
+                       register=family, with_baselines=False, max_iter=10)["_models"]
+    with step("score_job_authenticity_delta_to_delta", profiles_count=n) as rec:
+        rec.update(score.run(spark, cfg, "authenticity")["labels"])
+    RESULTS["ratio_score_job_authenticity_over_gender"] = {"ratio": round(
+        RESULTS["score_job_authenticity_delta_to_delta"]["seconds"]
+        / RESULTS["score_job_numba_rerun_warm_workers"]["seconds"], 2)}
+    print(f"[bench] score job: authenticity ({family}) time / gender time (warm workers) = "
+          f"{RESULTS['ratio_score_job_authenticity_over_gender']['ratio']}", flush=True)
+    profile_inputs = score.score_inputs(ProfileNumeric.prepare(delta_io.read_table(spark, cfg, "profiles")), None,
+                                        ProfileNumeric.columns())
+    for kind in dict.fromkeys(("mlp1", family)):
+        numeric = fitted[kind]["model"]
+        numeric_folder = numeric.save(f"{cfg.warehouse}/../{kind}_profile_numeric")
+        with step(f"scorer_numba_{kind}_profile_numeric", profiles_count=n):
+            score.predict_batch(profile_inputs, str(numeric_folder), numeric.classes).write.format("noop").mode(
+                "overwrite").save()
+        RESULTS[f"ratio_scorer_{kind}_profile_numeric_over_text_mlp1"] = {"ratio": round(
+            RESULTS[f"scorer_numba_{kind}_profile_numeric"]["seconds"]
+            / RESULTS["scorer_numba_mapinarrow_on_texts"]["seconds"], 2)}
+        print(f"[bench] scorer: {kind} on profile metadata / mlp1 on texts = "
+              f"{RESULTS[f'ratio_scorer_{kind}_profile_numeric_over_text_mlp1']['ratio']}", flush=True)
     # spark_udf runs last, in a warm JVM with started Python workers: its peer is the warm rerun.
     for what, ours, theirs in (("score_job", "score_job_numba_rerun_warm_workers", "score_job_mlflow_spark_udf_delta_to_delta"),
                                ("scorer", "scorer_numba_mapinarrow_on_texts", "scorer_mlflow_spark_udf_on_texts")):

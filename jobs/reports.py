@@ -77,3 +77,13 @@ def network_svg(model: NetworkModel, path: Path, heavy: float = 0.8, max_inputs:
     parts.append("</svg>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def tree_splits_csv(model: NetworkModel, path: Path) -> Path:
+    """A tree ensemble's picture: how often each feature splits a node, most used first."""
+    features = model.trees["feature"]
+    counts = np.bincount(features[features >= 0], minlength=len(model.vocab))
+    order = np.argsort(-counts, kind="stable")
+    lines = ["feature,splits"] + [f"{model.vocab[i].replace(FEATURE_SEP, ':')},{counts[i]}" for i in order]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -165,6 +165,8 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     if vocab_size not in VOCAB_SIZES:
         raise ValueError(f"vocab_size must be one of {VOCAB_SIZES}, got {vocab_size}")
     tdef = target_def(target)
+    if tdef.feature_set != "text_tokens":  # a fixed feature set: nothing to rank
+        return {"target": target, "skipped": f"feature set {tdef.feature_set} reads no tokens"}
     everyone = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
     labelled = training_users(everyone).cache()
     class_totals = class_totals_of(labelled, tdef.classes)

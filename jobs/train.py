@@ -36,7 +36,7 @@ from jobs.evaluation import (abstention_thresholds, baselines, coverage_curve, c
                              format_table, kept_mask,
                              per_class_at_thresholds)
 from jobs.registry import keep_champion_reason, log_and_gate, set_experiment
-from jobs.reports import figures, network_svg
+from jobs.reports import figures, network_svg, tree_splits_csv
 from jobs.split import wants_cross_validation
 from jobs.targets import MODEL_FAMILIES, PLAIN_TARGET, TargetDef, target_def
 from runtime.task_summary import echo_summary
@@ -358,7 +358,9 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         curve = coverage_curve(split.y("test"), probs)
         model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date)}
         folder = report_root / kind
-        arts = figures(split.y("test"), probs, classes, folder, kind) + [network_svg(model, folder / "network.svg")]
+        arts = figures(split.y("test"), probs, classes, folder, kind)
+        arts.append(tree_splits_csv(model, folder / "feature_splits.csv") if model.kind == "trees"
+                    else network_svg(model, folder / "network.svg"))
         curve.iloc[:: max(1, len(curve) // 200)].to_csv(folder / "accuracy_vs_coverage.csv", index=False)
         arts.append(folder / "accuracy_vs_coverage.csv")
         for chart in (report_root / "top_tokens.png", report_root / "top_by_mi.csv"):

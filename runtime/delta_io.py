@@ -67,11 +67,12 @@ def read_table(spark: SparkSession, config: PipelineConfig, name: str) -> DataFr
 
 
 def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
-    """Select exactly the spec's columns, cast to the spec's types."""
-    missing = [c for c in spec.columns if c not in df.columns]
+    """Select exactly the spec's columns, cast to the spec's types (an absent optional column is null)."""
+    missing = [c for c in spec.columns if c not in df.columns and c not in spec.optional_columns]
     if missing:
         raise ValueError(f"{spec.name}: missing columns {missing}")
-    return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in spec.schema.fields])
+    return df.select([(F.col(f.name) if f.name in df.columns else F.lit(None)).cast(f.dataType).alias(f.name)
+                      for f in spec.schema.fields])
 
 
 def create_for_load(spark: SparkSession, config: PipelineConfig, name: str) -> tuple[DeltaTable, bool]:

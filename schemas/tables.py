@@ -39,6 +39,8 @@ class TableSpec:
     # on. Statistics on every column (Delta's default: the first 32) cost more to write than the
     # text columns' min/max could ever save.
     stats_columns: tuple[str, ...] = ()
+    # Nullable columns only some writers fill (a manual label's labeller): the others get null.
+    optional_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -189,7 +191,10 @@ LABELS = TableSpec(
         _f("source", StringType(), False, "facebook_link / stated_location / manual / import"),
         _f("evidence", StringType(), doc="e.g. the Facebook key the label came from"),
         _f("run_date", DateType(), False),
+        _f("labeller", StringType(), doc="manual labels: who labelled (jobs.hand_labels)"),
+        _f("labelled_at", TimestampType(), doc="manual labels: when the key was pressed"),
     ]),
+    optional_columns=("labeller", "labelled_at"),
 )
 
 TOKEN_MI = TableSpec(

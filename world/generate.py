@@ -41,7 +41,13 @@ SHARES = {
     "business_address": 0.15,  # of business profiles: an address in business_address_json
     "traveller": 0.15,       # authentic users who post from another country
     "private": 0.2,
+    # Hard cases for authenticity (real data has them; a model fitted on easy fakes fails on them):
+    "dormant": 0.06,          # authentic users with no picture, no posts, few followers
+    "digits_username": 0.25,  # authentic users whose username carries digits
 }
+# Bought accounts come in qualities: low (random name, no picture, spam), mid (some posts and a
+# picture), high (a real user's name and bio copied, ordinary counts).
+FAKE_QUALITIES = {"low": 0.5, "mid": 0.3, "high": 0.2}
 BROKEN_RATE = 0.004  # per kind, per record
 STATED_OCCUPATION_RATE = 0.3  # of authentic users' bios
 OCCUPATION_TOKEN_RATE = 0.07  # of caption tokens (taken from the generic ones, which say nothing of gender)
@@ -118,6 +124,16 @@ def _username(rng, first: str, last: str, is_fake: bool) -> str:
     year = str(int(rng.integers(1970, 2010)))
     return [f"{f}.{l}", f"{f}{l}{int(rng.integers(1, 99))}", f"{f}_{l}", f"{l}{f}", f"{f}{year[2:]}",
             f"_{f}.{l[:1]}_"][pattern][:30] or f"user{int(rng.integers(10**6))}"
+
+
+def _username_with_digits(rng, first: str, last: str) -> str | None:
+    """A real person's username with digits: a birth year, a lucky number, a taken name's suffix."""
+    f, l = wv.username_base(first, last)
+    if not f:
+        return None
+    digits = [str(int(rng.integers(1970, 2010))), str(int(rng.integers(1, 100))), str(int(rng.integers(100, 10000)))]
+    pattern = int(rng.integers(4))
+    return [f"{f}{l}{digits[0]}", f"{f}.{l}{digits[1]}", f"{f}_{digits[2]}", f"{f}{digits[1]}{l[:1]}"][pattern][:30]
 
 
 _ZIPF_CDF: dict[tuple[int, int, float], list[float]] = {}
@@ -225,6 +241,7 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
     rng = np.random.default_rng([seed, chunk])
     occ_rng = np.random.default_rng([seed, chunk, 1])  # its own stream: the rest of the world stays as it was
     loc_rng = np.random.default_rng([seed, chunk, 2])  # locations' own stream, likewise
+    hard_rng = np.random.default_rng([seed, chunk, 3])  # authenticity's hard cases, likewise
     lo, hi = chunk * CHUNK_USERS, min(n_users, (chunk + 1) * CHUNK_USERS)
     codes, cw = _country_table()
     night = dt.datetime.combine(run_date, dt.time(0, 0))
@@ -233,6 +250,7 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
     out: list[tuple[str, str]] = [("fb_profiles", ",".join(["fb_id", "fb_username", "full_name", "gender", "fetched_at"])),
                                   ("follows", ",".join(["follower_id", "followee_id", "observed_at"]))]
     linked: list[tuple[int, str | None]] = []  # (fb_id, vanity) of earlier linked users, for shared claims
+    real_faces: list[tuple[str, str]] = []  # (full name, bio) of earlier authentic users, for fakes to copy
 
     n = hi - lo
     fake_draw = rng.random(n) < SHARES["fake"]
@@ -268,6 +286,10 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
         if address and loc_rng.random() < BROKEN_RATE * 5:  # a cut export: bad JSON in a good profile
             address = address[: len(address) // 2]
         traveller = not is_fake and loc_rng.random() < SHARES["traveller"]
+        dormant = not is_fake and hard_rng.random() < SHARES["dormant"]
+        quality = (str(hard_rng.choice(list(FAKE_QUALITIES), p=list(FAKE_QUALITIES.values()))) if is_fake else None)
+        if not is_fake and hard_rng.random() < SHARES["digits_username"]:
+            username = _username_with_digits(hard_rng, first, last) or username
 
         if is_fake:
             full_name = "" if rng.random() < 0.5 else username[:6].title()
@@ -285,6 +307,27 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             media = int(rng.lognormal(3.5, 1.2))
             usertags = int(rng.lognormal(1.5, 1.2))
             anonymous = bool(rng.random() < 0.05)
+        if dormant:  # signed up, never posted: looks like a cheap fake
+            bio = "" if hard_rng.random() < 0.8 else bio
+            followers, following = int(hard_rng.lognormal(2.0, 1.0)), int(hard_rng.lognormal(4.5, 1.0))
+            media, usertags, anonymous = 0, 0, bool(hard_rng.random() < 0.7)
+        elif quality == "mid":
+            media = int(hard_rng.lognormal(2.0, 0.8))
+            followers = int(hard_rng.lognormal(4.0, 1.0))
+            following = int(min(7500, hard_rng.lognormal(6.3, 0.7)))
+            anonymous = bool(hard_rng.random() < 0.2)
+        elif quality == "high":
+            face_name, face_bio = (real_faces[int(hard_rng.integers(len(real_faces)))] if real_faces
+                                   else (f"{first} {last}", ""))
+            full_name, bio = face_name, face_bio
+            username = _username_with_digits(hard_rng, *face_name.split(" ", 1)) if " " in face_name else username
+            followers = int(hard_rng.lognormal(5.0, 1.0))
+            following = int(hard_rng.lognormal(6.0, 0.6))
+            media = int(hard_rng.lognormal(2.8, 0.8))
+            usertags = int(hard_rng.lognormal(0.5, 1.0))
+            anonymous = False
+        elif not is_fake and not dormant and full_name and bio and len(real_faces) < 500:
+            real_faces.append((full_name, bio))
         external_url = None
         if not is_fake and rng.random() < 0.15:
             external_url = [f"https://linktr.ee/{username}", f"https://{username.strip('_.')}.com",
@@ -328,7 +371,8 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
         out.append(("profiles", line))
         out.extend(_broken_profile_copies(rng, profile, line))
         out.append(("_truth", json.dumps({"user_id": uid, "gender": gender, "country": country, "home": home, "language": lang,
-                                          "is_fake": is_fake, "occupation": occupation, "interests": topics},
+                                          "is_fake": is_fake, "occupation": occupation, "interests": topics,
+                                          "fake_quality": quality, "dormant": dormant},
                                          ensure_ascii=False)))
 
         n_posts = 0 if profile["is_private"] else (int(rng.poisson(1)) if is_fake else min(12, int(rng.poisson(7))))
@@ -343,11 +387,14 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             if rng.random() < BROKEN_RATE / 4:  # an enormous caption: a good post, kept cut to the limit
                 post["caption"] = (caption + " ") * (60000 // (len(caption) + 1) + 1)
             pline = json.dumps(post, ensure_ascii=False)
-            out.append(("posts", pline))
+            # A dormant user's posts are drawn all the same (the rest of the world stays as it was), never written.
+            posts = [pline]
             if rng.random() < BROKEN_RATE:
-                out.append(("posts", pline[: len(pline) // 2]))
+                posts.append(pline[: len(pline) // 2])
             if rng.random() < BROKEN_RATE:
-                out.append(("posts", json.dumps({k: v for k, v in post.items() if k != "user_id"}, ensure_ascii=False)))
+                posts.append(json.dumps({k: v for k, v in post.items() if k != "user_id"}, ensure_ascii=False))
+            if not dormant:
+                out.extend(("posts", line) for line in posts)
 
         # Power-law follow graph: followees concentrate on low indices (the influencers).
         if is_fake:

@@ -1,5 +1,5 @@
-"""A target's predictions judged where they cannot flatter: on the authentic users its labellers
-found no evidence on (the users the model exists for), against a generated world's hidden truth.
+"""A target's predictions judged where they cannot flatter: on the (authentic, but for
+authenticity itself: all) users its labellers found no evidence on or did not label (the users the model exists for), against a generated world's hidden truth.
 Sample worlds only: real data has no truth.
 
   DEMOGRAPHICS_NAMESPACE=demo/100000-users .venv/bin/python -m world.truth_check --target occupation
@@ -29,17 +29,23 @@ def users_with_evidence(spark: SparkSession, config: PipelineConfig, tdef) -> Da
     return reduce(DataFrame.unionByName, judged).distinct()
 
 
+# Targets whose truth is not a column of that name, and that are judged on fakes too.
+TRUTH_OF = {"authenticity": lambda: F.when(F.col("is_fake"), "fake").otherwise("authentic")}
+
+
 def unstated_users_evaluation(spark: SparkSession, config: PipelineConfig, target: str) -> dict:
     """Per-class P/R/F1 and macro-F1 of the night's predictions (their most probable class) next to
     the majority of the target's labels, and accuracy and share of the users not left uncertain."""
     tdef = target_def(target)
     classes = list(tdef.classes)
     truth = spark.read.json(f"{config.landing}/{config.run_date}/source=_truth")
-    if target not in truth.columns:
+    if target not in truth.columns and target not in TRUTH_OF:
         raise ValueError(f"the world's truth has no {target!r} column: {truth.columns}")
+    # Fakes have no true gender, country or occupation; authenticity is judged on everyone.
+    judged = truth if target in TRUTH_OF else truth.where(~F.col("is_fake"))
     preds = (delta_io.read_table(spark, config, "predictions")
              .where((F.col("target") == target) & (F.col("run_date") == F.lit(config.run_date)))
-             .join(truth.where(~F.col("is_fake")).select("user_id", F.col(target).alias("truth")), "user_id")
+             .join(judged.select("user_id", TRUTH_OF.get(target, lambda: F.col(target))().alias("truth")), "user_id")
              .join(users_with_evidence(spark, config, tdef), "user_id", "left_anti")
              .select("label", "probabilities", "truth").toPandas())
     if preds.empty:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 
 LABELLERS = {"facebook_link": "jobs.labellers.facebook_link", "stated_occupation": "jobs.labellers.stated_occupation",
-             "stated_location": "jobs.labellers.stated_location"}
+             "stated_location": "jobs.labellers.stated_location",
+             "stand_in_annotator": "jobs.labellers.stand_in_annotator"}
 
 
 def labeller(source: str):
