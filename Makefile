@@ -36,7 +36,7 @@ $(UV):
 	touch $@
 
 # numba kernels compiled once into the cache every process shares (udfs/__init__.py).
-.cache/numba/.warm: .venv/.synced-bytecode udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py
+.cache/numba/.warm: .venv/.synced-bytecode udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py udfs/trees.py
 	$(PY) -m udfs.warm
 	touch $@
 
@@ -53,10 +53,11 @@ run: setup
 	    --conf '{"world_users": $(USERS), "gender_vocab_size": $(VOCAB_SIZE), "gender_model_family": "$(MODEL)"}'
 	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
 	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.query duckdb "select target, label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
+	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.audience show --top-account
 
 # The same steps without Airflow, each job called directly, for every target the nightly DAG runs
 # (MODELS=all trains every family).
-TARGETS ?= gender country occupation
+TARGETS ?= authenticity gender country occupation
 run-jobs: export DEMOGRAPHICS_NAMESPACE = $(DEMO)
 run-jobs: setup
 	$(PY) -m world.generate --users $(USERS) --seed $(SEED)
@@ -67,6 +68,8 @@ run-jobs: setup
 	    $(PY) -m jobs.train --target $$t $(if $(filter all,$(MODELS)),--models all,) && \
 	    $(PY) -m jobs.score --target $$t || exit 1; \
 	done
+	$(PY) -m jobs.audience
+	$(PY) -m jobs.audience show --top-account
 
 test: setup
 	$(PY) -m pytest

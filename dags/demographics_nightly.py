@@ -3,6 +3,7 @@
 ingest once, then one task group per target of the registry (jobs.targets):
   enabled? -> labels -> token_mi -> needs_training? -> train (champion gate) -> score (mapped
   over shard groups) -> data-quality checks -> publish
+and once every group is done, audience (jobs.audience: every account's and hashtag's shares).
 A run that generates a world reads and writes its own namespace (runtime.config.demo_namespace).
 
 Thin on purpose: at parse time only Airflow and two light project modules (the target registry
@@ -178,6 +179,8 @@ with DAG(
     generate = _job("generate_world", "world.generate", ["--users", "{{ params.world_users }}", "--run-date", RUN_DATE])
     ingest = _job("ingest", "jobs.ingest", ["--run-date", RUN_DATE], trigger_rule="none_failed")
     wants_world() >> generate >> ingest
+    # Every target's audience shares once its group is done (a skipped group: the others still run).
+    audience = _job("audience", "jobs.audience", ["--run-date", RUN_DATE], trigger_rule="none_failed")
 
     for name in GROUPS:
         with TaskGroup(group_id=name, tooltip=f"{name}: {', '.join(TARGETS[name].classes)}"):
@@ -199,4 +202,4 @@ with DAG(
             checks = data_quality(name)
             ingest >> on >> labels >> token_mi >> decide >> train >> score >> checks
             on >> groups
-            publish(checks)
+            publish(checks) >> audience

@@ -17,6 +17,7 @@ from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, Stru
 
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
+from jobs.derived import DERIVED
 from jobs.targets import target_def
 from runtime.task_summary import echo_summary
 from jobs.texts import read_user_texts
@@ -110,8 +111,17 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
     delta_io.replace_where(config, "predictions", rows, condition)
     warming.join()
     labels = {label: n for label, n in observed.get.items() if n}
-    return {"target": target, "model": f"{name}/{version}", "classes": list(tdef.classes),
-            "shards": shards or "all", "labels": labels}
+    summary = {"target": target, "model": f"{name}/{version}", "classes": list(tdef.classes),
+               "shards": shards or "all", "labels": labels}
+    for derived in tdef.derived:  # rule outputs from tonight's rows of these shards (jobs.derived)
+        night = delta_io.read_table(spark, config, "predictions").where(condition)
+        out = DERIVED[derived](night, delta_io.read_table(spark, config, "profiles"))
+        delta_io.replace_where(config, "predictions", out, condition.replace(f"target = '{target}'",
+                                                                              f"target = '{derived}'"))
+        summary[derived] = {r["label"]: r["count"] for r in delta_io.read_table(spark, config, "predictions")
+                            .where(condition.replace(f"target = '{target}'", f"target = '{derived}'"))
+                            .groupBy("label").count().collect()}
+    return summary
 
 
 @click.command()

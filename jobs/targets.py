@@ -29,6 +29,7 @@ NUMERIC_ONLY_FAMILIES = ("gbdt",)
 BASELINES = ("majority", "name_baseline")
 ABSTENTION_RULES = ("accuracy", "class_precision")
 VOCAB_SIZES = (1000, 2000, 4000, 10000, 20000, 50000)
+DERIVED_OUTPUTS = ("audience_type",)  # rule outputs of jobs.derived (named here: the DAG parses this file without Spark)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class TargetDef:
     max_uncertain_share: float = 0.9  # quality: a night with more 'uncertain' is not published
     nightly: bool = False           # runs in the nightly DAG by default
     swipe: tuple[str, str] | None = None  # hand labelling: the (left, right) classes; default the two classes
+    derived: tuple[str, ...] = ()   # rule outputs the score job writes beside this target's (jobs.derived)
 
     def __post_init__(self):
         unknown = set(self.label_sources) - set(SOURCE_PRIORITY)
@@ -72,6 +74,8 @@ class TargetDef:
             raise ValueError(f"{self.name}: threshold_folds {self.threshold_folds}: 0 (calibration users) or >= 2")
         if self.swipe is not None and sorted(self.swipe) != sorted(self.classes):
             raise ValueError(f"{self.name}: swipe {self.swipe} must be its two classes {self.classes}")
+        if set(self.derived) - set(DERIVED_OUTPUTS):
+            raise ValueError(f"{self.name}: unknown derived outputs {sorted(set(self.derived) - set(DERIVED_OUTPUTS))}")
         if set(self.baselines) - set(BASELINES):
             raise ValueError(f"{self.name}: unknown baselines {sorted(set(self.baselines) - set(BASELINES))}")
 
@@ -103,7 +107,8 @@ TARGETS: dict[str, TargetDef] = {
         # labelling tool (manual), imports, and on sample worlds a stand-in annotator. gbdt beat
         # mlp1 and logreg on InstaFake (issue 24's note); trees read missing values as missing.
         TargetDef("authenticity", ("authentic", "fake"), ("stand_in_annotator", "import", "manual"), (),
-                  feature_set="profile_numeric", model_family="gbdt", nightly=True, swipe=("fake", "authentic")),
+                  feature_set="profile_numeric", model_family="gbdt", nightly=True, swipe=("fake", "authentic"), threshold_folds=5,
+                  derived=("audience_type",)),
         # MEX-A3T 2019's classes. Labels come from the bio's stated occupation, so the model reads
         # only what users post; eight classes leave many users below 90% accuracy.
         TargetDef("occupation", tuple(world_vocab.OCCUPATIONS), ("stated_occupation", "import", "manual"),

@@ -35,6 +35,7 @@ from runtime.config import PROJECT_ROOT, PipelineConfig, config_from_cli
 from jobs.evaluation import (abstention_thresholds, baselines, coverage_curve, cross_fitted_probs, evaluate,
                              format_table, kept_mask,
                              per_class_at_thresholds)
+from jobs.quantification import matrices as quantification_matrices
 from jobs.registry import keep_champion_reason, log_and_gate, set_experiment
 from jobs.reports import figures, network_svg, tree_splits_csv
 from jobs.split import wants_cross_validation
@@ -294,6 +295,7 @@ def fit_and_evaluate(kind: str, split: Split, vocab: list[str], hidden: int, see
     if tdef.threshold_folds:
         y_held, held_out = cross_fitted_training_probs(kind, split, vocab, hidden, seed, max_iter, features, tdef)
         info["threshold_users"] = len(y_held)
+        info["out_of_fold"] = (y_held, held_out)
     else:
         y_held = split.y("calibration")
         if held_out is None and len(split.calibration):
@@ -356,9 +358,17 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         model, metrics, probs, info = fit_and_evaluate(kind, split, vocab_features, hidden, seed, max_iter,
                                                        min_accuracy, features, tdef)
         curve = coverage_curve(split.y("test"), probs)
-        model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date)}
+        # The correction audiences need (jobs.quantification): from users no fitted model saw --
+        # the test users, and with threshold folds every training user's out-of-fold probabilities.
+        y_q, p_q = split.y("test"), probs
+        if "out_of_fold" in info:
+            y_q, p_q = np.concatenate([y_q, info["out_of_fold"][0]]), np.vstack([p_q, info.pop("out_of_fold")[1]])
+        model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date),
+                      "quantification": quantification_matrices(y_q, p_q, classes)}
         folder = report_root / kind
         arts = figures(split.y("test"), probs, classes, folder, kind)
+        (folder / "quantification.json").write_text(json.dumps(model.meta["quantification"]))
+        arts.append(folder / "quantification.json")
         arts.append(tree_splits_csv(model, folder / "feature_splits.csv") if model.kind == "trees"
                     else network_svg(model, folder / "network.svg"))
         curve.iloc[:: max(1, len(curve) // 200)].to_csv(folder / "accuracy_vs_coverage.csv", index=False)

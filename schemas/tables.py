@@ -231,6 +231,42 @@ VOCAB = TableSpec(
     ]),
 )
 
+_SHARE_DOC = "share of the counted members in this class by {m}: {what}"
+AUDIENCE_DEMOGRAPHICS = TableSpec(
+    name="audience_demographics",
+    description="Per account (its followers) or hashtag (its recent contributors), target, class and night: "
+                "counts, classify-and-count and error-corrected shares with 95% intervals, reliability tier "
+                "(jobs.audience).",
+    key=("run_date", "target", "group_kind", "group_id", "class"),
+    partition_by=("run_date", "target"),
+    stats_columns=("group_kind", "group_id", "tier"),
+    schema=StructType([
+        _f("group_kind", StringType(), False, "account / hashtag"),
+        _f("group_id", StringType(), False, "the followee's user id, or the hashtag without #"),
+        _f("target", StringType(), False),
+        _f("class", StringType(), False),
+        _f("members", LongType(), False, "followers, or users who posted the hashtag in the window"),
+        _f("scored", LongType(), False, "members with a prediction for the target tonight"),
+        _f("predicted_authentic", LongType(), False, "members the authenticity model calls authentic"),
+        _f("uncertain", LongType(), False, "counted members the target's model left uncertain (still counted "
+                                           "by their posteriors)"),
+        _f("counted", LongType(), False, "members the shares are of: predicted authentic and scored "
+                                         "(authenticity: every scored member)"),
+        *[_f(f"{m}_{x}", DoubleType(), doc=(_SHARE_DOC.format(m=m.upper(), what=w) if x == "share"
+                                             else f"{'lower' if x == 'low' else 'upper'} end of its 95% interval"))
+          for m, w in (("cc", "most probable class counted"), ("acc", "adjusted by the confusion matrix"),
+                       ("pacc", "adjusted by the mean-posterior matrix")) for x in ("share", "low", "high")],
+        _f("share", DoubleType(), doc="the published share (method column); null when suppressed"),
+        _f("low", DoubleType(), doc="its 95% interval, lower end"),
+        _f("high", DoubleType(), doc="its 95% interval, upper end"),
+        _f("method", StringType(), False, "the method of share/low/high"),
+        _f("model_version", StringType(), doc="the target's model version; 'several' if the night mixed versions"),
+        _f("tier", StringType(), False, "high / medium / suppressed"),
+        _f("reason", StringType(), doc="why suppressed"),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
 PREDICTIONS = TableSpec(
     name="predictions",
     description="Model outputs per user, target and run.",
@@ -252,7 +288,8 @@ PREDICTIONS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (PROFILES, POSTS, USER_TEXTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS)
+    for t in (PROFILES, POSTS, USER_TEXTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS,
+              AUDIENCE_DEMOGRAPHICS)
 }
 
 

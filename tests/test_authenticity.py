@@ -121,3 +121,18 @@ def test_instafake_maps_its_fields_and_leaves_the_rest_missing(spark):
                          features={"set": "profile_numeric", "weighting": "raw"})
     _, _, values = model.inputs(rows.reset_index())
     assert np.isnan(values).sum() == 2 * len(unmapped)
+
+
+def test_audience_type_follows_the_stated_rule(spark):
+    from jobs.derived import INFLUENCER_FOLLOWERS, MASS_FOLLOWING, audience_types
+
+    predictions = spark.createDataFrame(
+        [(1, "fake"), (2, "authentic"), (3, "authentic"), (4, "authentic"), (5, "uncertain"), (6, "authentic")],
+        "user_id long, label string").selectExpr(
+        "user_id", "0 as shard", "'authenticity' as target", "label", "map('authentic', 0.5f, 'fake', 0.5f) as probabilities",
+        "0.5f as confidence", "'authenticity' as model_name", "'3' as model_version", "date'2026-12-04' as run_date")
+    profiles = spark.createDataFrame(
+        [(1, 90000, 10), (2, INFLUENCER_FOLLOWERS, MASS_FOLLOWING + 1), (3, 100, MASS_FOLLOWING), (4, 100, 200),
+         (5, 100, 200), (6, None, None)], "user_id long, follower_count long, following_count long")
+    got = {r["user_id"]: r["label"] for r in audience_types(predictions, profiles).collect()}
+    assert got == {1: "suspicious", 2: "influencer", 3: "mass_follower", 4: "real", 5: "uncertain", 6: "real"}

@@ -102,7 +102,8 @@ def test_params_accept_valid_values_and_default_from_the_definitions(dagbag):
 
     params = copy.deepcopy(dagbag.dags["demographics_nightly"].params)  # resolve() keeps the value it resolved
     defaults = params.validate()  # every default valid as it stands
-    assert defaults["targets"] == ["gender", "country", "occupation"]
+    assert defaults["targets"] == ["gender", "country", "authenticity", "occupation"] == [
+        name for name, t in TARGETS.items() if t.nightly]
     assert defaults["occupation_min_accuracy"] == TARGETS["occupation"].min_accuracy
     assert params.get_param("shards").resolve(["0", "3", "15"]) == ["0", "3", "15"]
     assert params.get_param("shards").resolve(None) is None  # nothing chosen: every shard

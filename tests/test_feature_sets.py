@@ -137,3 +137,22 @@ def test_a_profile_metadata_target_trains_and_scores_from_its_definition(spark, 
     f1 = f1_score(got["is_fake"].map({True: "fake", False: "authentic"}), got["label"], average="macro")
     print(f"authenticity from profile metadata, scored in Spark: macro-F1 {f1:.3f} on {len(got)} confident users")
     assert f1 > 0.8
+    # the rule output written beside it: one audience type per scored profile, fakes suspicious
+    types = spark.read.format("delta").load(own.table_path("predictions")).where("target = 'audience_type'")
+    counts = {r["label"]: r["count"] for r in types.groupBy("label").count().collect()}
+    assert types.count() == profiles and counts.get("suspicious", 0) == summary["labels"].get("fake", 0)
+    assert set(counts) <= {"real", "influencer", "mass_follower", "suspicious", "uncertain"} and counts.get("real")
+    assert summary["audience_type"] == counts
+    # audiences of every account and hashtag, from tonight's authenticity scores; a rerun replaces them
+    from jobs import audience
+
+    first = audience.run(spark, own, ["authenticity"])
+    rows = spark.read.format("delta").load(own.table_path("audience_demographics"))
+    n = rows.count()
+    audience.run(spark, own, ["authenticity"])
+    again = spark.read.format("delta").load(own.table_path("audience_demographics"))
+    assert again.count() == n == again.select("group_kind", "group_id", "class").distinct().count() > 0
+    assert first["targets"]["authenticity"]["model_versions"] == [str(summary["model"].split("/")[1])]
+    shown = again.where("tier != 'suppressed'").toPandas()
+    assert len(shown) and shown["share"].between(0, 1).all() and (shown["low"] <= shown["share"]).all()
+    assert again.where("tier = 'suppressed' AND share IS NOT NULL").count() == 0

@@ -30,6 +30,14 @@ def main() -> None:
     kernels.predict_network(offsets, values, layers, 2, weighted)
     kernels.predict_twin(offsets, values, [layers, layers])
     kernels.label_and_confidence(probs, ["a", "b"], 0.5, kernels.empty_rows(offsets))
+    from udfs.trees import predict_trees
+
+    tree = {"feature": np.array([0, -1, -1], np.int32), "threshold": np.array([0.5, 0, 0]),
+            "left": np.array([1, 0, 0], np.int32), "right": np.array([2, 0, 0], np.int32),
+            "missing": np.array([2, 0, 0], np.int8), "default_left": np.array([True, False, False]),
+            "value": np.array([0.0, -1.0, 1.0]), "roots": np.array([0], np.int32)}
+    predict_trees(np.array([0, 1], np.int64), np.array([0], np.int32), np.array([0.3]), tree, 1, 2)
+    predict_trees(np.array([0, 1], np.int64), np.array([0], np.int32), np.array([0.3]), tree, 1, 3)
     print(f"numba kernels compiled into {NUMBA_CACHE_DIR} in {time.perf_counter() - started:.1f} s")
 
 

@@ -21,7 +21,7 @@ import click
 import numpy as np
 
 from jobs import occupations as occ
-from world import places, vocab as wv
+from world import follows as follow_graph, places, vocab as wv
 from runtime.config import PipelineConfig, demo_namespace
 from runtime.task_summary import echo_summary
 
@@ -245,7 +245,8 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
     lo, hi = chunk * CHUNK_USERS, min(n_users, (chunk + 1) * CHUNK_USERS)
     codes, cw = _country_table()
     night = dt.datetime.combine(run_date, dt.time(0, 0))
-    n_influencers = max(5, n_users // 500)
+    n_influencers = follow_graph.influencer_count(n_users)
+    influencers = follow_graph.accounts(seed, n_users)  # the same in every chunk: followers need their traits
     topic_names = list(wv.TOPICS)
     out: list[tuple[str, str]] = [("fb_profiles", ",".join(["fb_id", "fb_username", "full_name", "gender", "fetched_at"])),
                                   ("follows", ",".join(["follower_id", "followee_id", "observed_at"]))]
@@ -261,6 +262,11 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
     # Gumbel top-2: two distinct topics drawn with the gender's topic weights, for all users at once.
     gumbel = -np.log(-np.log(rng.random((n, len(topic_names)))))
     topic_draw = {g: np.argsort(-(np.log(topic_p[g])[None, :] + gumbel), axis=1)[:, :2] for g in topic_p}
+    for gi in range(lo, min(hi, n_influencers)):  # influencers are who their own stream says
+        country_draw[gi - lo] = codes.index(str(influencers.country[gi]))
+        female_draw[gi - lo] = bool(influencers.female[gi])
+        topic_draw["female" if influencers.female[gi] else "male"][gi - lo] = influencers.topics[gi]
+        fake_draw[gi - lo] = False
 
     for gi in range(lo, hi):
         uid = int(user_id_of(gi))
@@ -320,7 +326,8 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             face_name, face_bio = (real_faces[int(hard_rng.integers(len(real_faces)))] if real_faces
                                    else (f"{first} {last}", ""))
             full_name, bio = face_name, face_bio
-            username = _username_with_digits(hard_rng, *face_name.split(" ", 1)) if " " in face_name else username
+            if " " in face_name:  # a name-like username, as its copied face would have
+                username = _username_with_digits(hard_rng, *face_name.split(" ", 1)) or username
             followers = int(hard_rng.lognormal(5.0, 1.0))
             following = int(hard_rng.lognormal(6.0, 0.6))
             media = int(hard_rng.lognormal(2.8, 0.8))
@@ -396,13 +403,18 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             if not dormant:
                 out.extend(("posts", line) for line in posts)
 
-        # Power-law follow graph: followees concentrate on low indices (the influencers).
+        # Power-law follow graph: followees concentrate on low indices (the influencers); the draws
+        # landing on influencers are redrawn among them by topic, country and language
+        # (world.follows), and fakes follow the accounts that buy them.
         if is_fake:
-            bought = rng.integers(0, n_influencers, int(rng.integers(1, 6)))
-            followees = set(int(b) for b in bought)
+            rng.integers(0, n_influencers, int(rng.integers(1, 6)))  # the old draw, so the stream stays
+            followees = set(follow_graph.bought_influencers(hard_rng, influencers, n_users, SHARES["fake"]).tolist())
         else:
             k = int(min(200, rng.lognormal(2.0, 1.0)))
-            followees = set((n_users * rng.random(k) ** 3).astype(np.int64).tolist())
+            picks = (n_users * rng.random(k) ** 3).astype(np.int64)
+            chosen = follow_graph.followed_influencers(hard_rng, influencers, [topic_names.index(t) for t in topics],
+                                                       home, lang, int((picks < n_influencers).sum()))
+            followees = set(picks[picks >= n_influencers].tolist()) | set(chosen.tolist())
         followees.discard(gi)
         observed = _iso(fetched)
         for fo in user_id_of(np.array(sorted(followees), dtype=np.int64)).tolist():

@@ -1,0 +1,112 @@
+"""Audience shares: the corrections equal QuaPy's, the Spark job equals the numpy arithmetic on
+every group, fakes are removed first, and a group with nothing to count is suppressed, never NaN."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from jobs import audience, quantification
+
+CLASSES = ["female", "male", "other"]
+
+
+def held_out(seed: int, n: int = 3000, k: int = 3):
+    """A noisy classifier's held-out users: true classes and posteriors."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(k, size=n, p=np.linspace(1, 2, k) / np.linspace(1, 2, k).sum())
+    logits = rng.normal(size=(n, k)) + 1.5 * np.eye(k)[y]
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return y, probs
+
+
+def test_corrections_equal_quapys_acc_and_pacc():
+    from quapy.method.aggregative import ACC, PACC
+
+    y, probs = held_out(1)
+    correction = quantification.matrices(y, probs, CLASSES)
+    group_y, group_probs = held_out(2, n=700)  # a group under prior shift
+    group_probs = group_probs[np.argsort(group_y)][:500]
+    ours = quantification.adjusted_shares(group_probs, correction)
+    k = len(CLASSES)
+    # QuaPy's matrices from the same held-out users (its rows: predicted; columns: true) and its solve
+    from quapy.functional import clip
+
+    labels = np.arange(k)
+    acc_rates = ACC.getPteCondEstim(labels, y, probs.argmax(axis=1))
+    pacc_rates = PACC.getPteCondEstim(labels, y, probs)
+    assert np.allclose(acc_rates.T, correction["acc"]["matrix"], atol=1e-12)
+    assert np.allclose(pacc_rates.T, correction["pacc"]["matrix"], atol=1e-12)
+    cc = np.bincount(group_probs.argmax(axis=1), minlength=k) / len(group_probs)
+    pcc = group_probs.mean(axis=0)
+    theirs_acc = clip(ACC.solve_adjustment(acc_rates, cc, method="inversion", solver="exact-raise"))
+    theirs_pacc = clip(ACC.solve_adjustment(pacc_rates, pcc, method="inversion", solver="exact-raise"))
+    assert np.max(np.abs(ours["acc"]["share"] - theirs_acc)) < 1e-6
+    assert np.max(np.abs(ours["pacc"]["share"] - theirs_pacc)) < 1e-6
+    assert np.max(np.abs(ours["cc"]["share"] - cc)) < 1e-12
+    # and the correction moves the estimate: CC is off under shift
+    assert np.abs(ours["cc"]["share"] - ours["pacc"]["share"]).max() > 0.02
+
+
+def test_the_interval_holds_the_truth_about_95_percent_of_the_time():
+    y, probs = held_out(3)
+    correction = quantification.matrices(y, probs, CLASSES)
+    held = {m: 0 for m in ("acc", "pacc")}
+    for trial in range(300):
+        gy, gp = held_out(100 + trial, n=600)
+        truth = np.bincount(gy, minlength=3) / len(gy)
+        shares = quantification.adjusted_shares(gp, correction)
+        for m in held:
+            held[m] += bool(np.all((shares[m]["low"] <= truth) & (truth <= shares[m]["high"])))
+    # three classes at once: each class ~95%, all three together a little less
+    assert 0.80 < held["acc"] / 300 <= 1.0 and 0.80 < held["pacc"] / 300 <= 1.0, held
+
+
+def _frames(spark, groups: dict[str, tuple[np.ndarray, list[str]]]):
+    """members (group -> users) and predictions (probabilities, labels) of made-up groups."""
+    members, predictions, uid = [], [], 0
+    for group, (probs, auth) in groups.items():
+        for p, a in zip(probs, auth):
+            uid += 1
+            members.append(("account", group, uid))
+            if p is not None:
+                label = "uncertain" if max(p) < 0.4 else CLASSES[int(np.argmax(p))]
+                predictions.append((uid, label, {c: float(x) for c, x in zip(CLASSES, p)}, "7", a))
+    m = spark.createDataFrame(members, "group_kind string, group_id string, user_id long")
+    p = spark.createDataFrame(predictions, "user_id long, label string, probabilities map<string,float>, "
+                                           "model_version string, auth string")
+    return m, p
+
+
+def test_the_spark_job_equals_the_arithmetic_on_every_group_and_removes_fakes_first(spark):
+    y, probs = held_out(5)
+    correction = quantification.matrices(y, probs, CLASSES)
+    _, big = held_out(6, n=400)
+    _, small = held_out(7, n=60)
+    groups = {"big": (list(big) + [np.array([0.9, 0.05, 0.05])] * 100, ["authentic"] * 400 + ["fake"] * 100),
+              "small": (list(small), ["authentic"] * 60),
+              "all_fake": (list(small[:30]), ["fake"] * 30),
+              "unscored": ([None] * 20, [None] * 20)}
+    members, preds = _frames(spark, groups)
+    authentic = preds.where("auth = 'authentic'").select("user_id")
+    out = audience.group_shares(members, preds.drop("auth"), authentic, "gender", CLASSES, {"7": correction}).toPandas()
+    rows = out.set_index(["group_id", "class"])
+    # big: the 100 fakes (all 'female' and sure of it) are not counted
+    expected = quantification.adjusted_shares(big.astype(np.float32).astype(np.float64), correction)
+    for j, c in enumerate(CLASSES):
+        for m in ("cc", "acc", "pacc"):
+            assert abs(rows.loc[("big", c), f"{m}_share"] - expected[m]["share"][j]) < 1e-6
+            assert abs(rows.loc[("big", c), f"{m}_low"] - expected[m]["low"][j]) < 1e-6
+    big_row = rows.loc[("big", "female")]
+    assert (big_row["members"], big_row["predicted_authentic"], big_row["counted"]) == (500, 400, 400)
+    assert big_row["tier"] in ("medium", "high") and big_row["share"] == big_row["pacc_share"]
+    # small, all fake, unscored: suppressed rows with their reasons, counts kept, shares null not NaN
+    reasons = out.groupby("group_id")["reason"].first().to_dict()
+    assert reasons["big"] is None or pd.isna(reasons["big"])
+    assert reasons["small"] == "fewer_than_200_members" and reasons["all_fake"] == "no_authentic_members"
+    assert reasons["unscored"] == "no_scored_members"
+    for group in ("small", "all_fake", "unscored"):
+        mine = out[out["group_id"] == group]
+        assert (mine["tier"] == "suppressed").all() and mine["share"].isna().all()
+    fake_rows = out[out["group_id"].isin(["all_fake", "unscored"])]
+    assert fake_rows[["pacc_share", "acc_share", "cc_share"]].isna().all().all()  # null: nothing counted
+    assert not np.isnan(out.loc[out["group_id"] == "small", "pacc_share"].to_numpy(float)).any()
+    assert len(out) == 4 * len(CLASSES)
