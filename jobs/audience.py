@@ -11,8 +11,10 @@ among the members the authenticity model calls authentic, and its correction was
 labelled users, who are authentic; the authentic share itself is corrected the same way, among
 every scored member. Shares by CC, ACC and PACC (jobs.quantification); `share`, `low`,
 `high` are the product's pick (PACC). Work: members' terms by one mapInArrow (numpy per
-batch, not per group), one group-by of their means and mean squares, the per-group clip and
-interval as column arithmetic over all groups at once -- nothing per group on the driver.
+batch, not per group), one group-by of their means and mean squares, then the clip, interval
+and tier by a second mapInArrow, numpy over every group of a batch at once -- nothing per
+group on the driver. (As Spark column arithmetic, 37 classes' intervals made a plan the
+analyser did not finish planning in 4 minutes.)
 
 Reliability, stated in every row: `tier` high (>= 1,000 members counted and the interval's
 half-width <= 3 points), medium (>= 200 and <= 10 points), suppressed otherwise, with the
@@ -27,11 +29,10 @@ from pathlib import Path
 import click
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-from jobs.quantification import METHODS, Z95
+from jobs.quantification import METHODS, Z95, clip_normalise
 from jobs.targets import target_def
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
@@ -111,58 +112,81 @@ def group_shares(members: DataFrame, predictions: DataFrame, authentic: DataFram
             aggs += [F.avg(f"{m}_{j}").alias(f"{m}_mean_{j}"), F.avg(F.col(f"{m}_{j}") ** 2).alias(f"{m}_sq_{j}")]
     means = terms.groupBy("group_kind", "group_id").agg(*aggs)
     wide = counts.join(means, ["group_kind", "group_id"], "left")
-    # Clip and renormalise, then the interval: column arithmetic over every group at once.
-    for m in METHODS:
-        clipped = [F.greatest(F.lit(0.0), F.least(F.lit(1.0), F.col(f"{m}_mean_{j}"))) for j in range(k)]
-        total = sum(clipped[1:], clipped[0])
-        for j in range(k):
-            wide = wide.withColumn(f"{m}_share_{j}", F.when(total > 0, clipped[j] / total).otherwise(1.0 / k))
-    version_of = F.col("model_version")
-    for m in METHODS:
-        for j in range(k):
-            member_var = (F.col(f"{m}_sq_{j}") - F.col(f"{m}_mean_{j}") ** 2) / F.col("n")
-            if m == "cc":
-                matrix_var = F.lit(0.0)
-            else:  # sum_i share_i^2 C[i, j], C of the group's model version
-                matrix_var = None
-                for version, c in corrections.items():
-                    terms_j = [F.col(f"{m}_share_{i}") ** 2 * F.lit(float(c[m]["matrix_variance"][i][j])) for i in range(k)]
-                    expr = sum(terms_j[1:], terms_j[0])
-                    matrix_var = (F.when(version_of == version, expr) if matrix_var is None
-                                  else matrix_var.when(version_of == version, expr))
-            sd = F.sqrt(F.greatest(F.lit(0.0), member_var + matrix_var))
-            wide = wide.withColumn(f"{m}_sd_{j}", sd)
-    rows = []
-    for j, c in enumerate(classes):
-        cols = [F.lit(c).alias("class")]
+    return wide.mapInArrow(lambda b: group_rows(b, target, classes, corrections), table_spec_without_date())
+
+
+def table_spec_without_date() -> StructType:
+    from schemas.tables import table_spec
+
+    return StructType([f for f in table_spec("audience_demographics").schema.fields if f.name != "run_date"])
+
+
+def group_rows(batches, target: str, classes: list[str], corrections: dict[str, dict]):
+    """Aggregated groups (counts, means and mean squares of the members' terms) -> the table's
+    long rows, vectorised over the groups of each batch: clip and renormalise, the interval
+    (members' variance + the matrix's), the tier."""
+    import pyarrow as pa
+
+    k = len(classes)
+    names = [f.name for f in table_spec_without_date().fields]
+    for batch in batches:
+        g = batch.num_rows
+        col = lambda name: batch.column(name).to_numpy(zero_copy_only=False)  # noqa: E731
+        n = np.nan_to_num(col("n").astype(np.float64))
+        versions = batch.column("model_version").to_pylist()
+        out = {}
         for m in METHODS:
-            share, sd = F.col(f"{m}_share_{j}"), F.col(f"{m}_sd_{j}")
-            cols += [share.alias(f"{m}_share"), F.greatest(F.lit(0.0), share - Z95 * sd).alias(f"{m}_low"),
-                     F.least(F.lit(1.0), share + Z95 * sd).alias(f"{m}_high")]
-        rows.append(wide.select("group_kind", "group_id", "members", "scored", "predicted_authentic", "uncertain",
-                                F.coalesce("n", F.lit(0)).alias("counted"), "model_version", "model_versions", *cols))
-    long = rows[0]
-    for r in rows[1:]:
-        long = long.unionByName(r)
-    half = (F.col(f"{PICK}_high") - F.col(f"{PICK}_low")) / 2
-    worst = F.max(half).over(Window.partitionBy("group_kind", "group_id"))
-    reason = (F.when(F.col("scored") == 0, "no_scored_members")
-              .when(F.col("counted") == 0, "no_authentic_members")
-              .when(F.col("counted") < MIN_MEMBERS, "fewer_than_200_members")
-              .when(worst > MAX_HALF_WIDTH, "interval_wider_than_10_points"))
-    tier = (F.when(reason.isNotNull(), "suppressed")
-            .when((F.col("counted") >= HIGH_MEMBERS) & (worst <= HIGH_HALF_WIDTH), "high").otherwise("medium"))
-    long = long.withColumn("reason", reason).withColumn("tier", tier)
-    shown = F.col("tier") != "suppressed"
-    out = long.select(
-        "group_kind", "group_id", F.lit(target).alias("target"), "class", "members", "scored", "predicted_authentic",
-        "uncertain", "counted",
-        *[F.when(F.col("counted") > 0, F.col(f"{m}_{x}")).alias(f"{m}_{x}") for m in METHODS for x in ("share", "low", "high")],
-        F.when(shown, F.col(f"{PICK}_share")).alias("share"), F.when(shown, F.col(f"{PICK}_low")).alias("low"),
-        F.when(shown, F.col(f"{PICK}_high")).alias("high"), F.lit(PICK).alias("method"),
-        F.when(F.col("model_versions") > 1, F.lit("several")).otherwise(F.col("model_version")).alias("model_version"),
-        "tier", "reason")
-    return out
+            mean = np.column_stack([np.nan_to_num(col(f"{m}_mean_{j}").astype(np.float64)) for j in range(k)])
+            square = np.column_stack([np.nan_to_num(col(f"{m}_sq_{j}").astype(np.float64)) for j in range(k)])
+            share = clip_normalise(mean)
+            matrix_var = np.zeros((g, k))
+            if m != "cc":
+                for version in set(v for v in versions if v is not None):
+                    rows = np.array([v == version for v in versions])
+                    matrix_var[rows] = (share[rows] ** 2) @ np.asarray(corrections[version][m]["matrix_variance"])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                member_var = np.where(n[:, None] > 0, (square - mean ** 2) / np.maximum(n, 1)[:, None], 0.0)
+            sd = np.sqrt(np.maximum(member_var + matrix_var, 0.0))
+            out[m] = (share, np.clip(share - Z95 * sd, 0, 1), np.clip(share + Z95 * sd, 0, 1))
+        counted = n.astype(np.int64)
+        scored = col("scored").astype(np.int64)
+        half = (out[PICK][2] - out[PICK][1]).max(axis=1) / 2
+        reason = np.full(g, None, dtype=object)
+        reason[half > MAX_HALF_WIDTH] = "interval_wider_than_10_points"
+        reason[counted < MIN_MEMBERS] = "fewer_than_200_members"
+        reason[counted == 0] = "no_authentic_members"
+        reason[scored == 0] = "no_scored_members"
+        tier = np.where(reason != None, "suppressed",  # noqa: E711 (elementwise)
+                        np.where((counted >= HIGH_MEMBERS) & (half <= HIGH_HALF_WIDTH), "high", "medium"))
+        several = col("model_versions").astype(np.float64) > 1
+        version = np.array([None if v is None else ("several" if s else v) for v, s in zip(versions, several)], dtype=object)
+        shown, some = tier != "suppressed", counted > 0
+        columns = {name: [] for name in names}
+        for j, c in enumerate(classes):
+            columns["group_kind"].append(col("group_kind")), columns["group_id"].append(col("group_id"))
+            columns["target"].append(np.full(g, target, dtype=object)), columns["class"].append(np.full(g, c, dtype=object))
+            for name in ("members", "scored", "predicted_authentic", "uncertain"):
+                columns[name].append(col(name).astype(np.int64))
+            columns["counted"].append(counted)
+            for m in METHODS:
+                for x, values in zip(("share", "low", "high"), out[m]):
+                    columns[f"{m}_{x}"].append(np.where(some, values[:, j], np.nan))
+            for x, values in zip(("share", "low", "high"), out[PICK]):
+                columns[x].append(np.where(shown, values[:, j], np.nan))
+            columns["method"].append(np.full(g, PICK, dtype=object))
+            columns["model_version"].append(version)
+            columns["tier"].append(tier)
+            columns["reason"].append(reason)
+        arrays = []
+        for f in table_spec_without_date().fields:
+            values = np.concatenate(columns[f.name]) if g else np.array([])
+            if isinstance(f.dataType, DoubleType):
+                arrays.append(pa.array(values.astype(np.float64), mask=np.isnan(values.astype(np.float64))))
+            elif f.dataType.typeName() == "long":
+                arrays.append(pa.array(values.astype(np.int64)))
+            else:
+                arrays.append(pa.array(values.tolist(), pa.string()))
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def corrections_of(predictions: DataFrame, target: str) -> dict[str, dict]:

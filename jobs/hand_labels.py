@@ -75,6 +75,26 @@ def label_queue(profiles: DataFrame, n: int, exclude: DataFrame | None = None,
             .limit(n).select("user_id", "stratum", "turn"))
 
 
+# Label sources whose users come from label_queue's stratified order (hand labels and their stand-in).
+STRATIFIED_SOURCES = ("manual", "stand_in_annotator")
+
+
+def stratum_weights(spark: SparkSession, config: PipelineConfig, target: str) -> dict[int, float] | None:
+    """user id -> population / sample count of its stratum, for the target's users labelled from
+    a stratified source (None when it has none): what makes such a sample stand for everyone."""
+    labels = delta_io.read_table(spark, config, "labels").where(
+        (F.col("target") == target) & F.col("source").isin(*STRATIFIED_SOURCES)).select("user_id")
+    if labels.limit(1).count() == 0:
+        return None
+    rows = with_features(delta_io.read_table(spark, config, "profiles"), keep=("user_id",))
+    rows = rows.withColumn("stratum", strata(rows)).join(labels.withColumn("sampled", F.lit(1)), "user_id", "left")
+    per = rows.groupBy("stratum").agg(F.count("*").alias("population"), F.count("sampled").alias("sample"))
+    weighted = (rows.where(F.col("sampled").isNotNull()).join(per, "stratum")
+                .select("user_id", (F.col("population") / F.col("sample")).alias("w")).toPandas())
+    weighted["w"] /= weighted["w"].mean()
+    return dict(zip(weighted["user_id"].astype(int), weighted["w"].astype(float)))
+
+
 # ---- the journal: every key press, replayed into the labels a labeller has given
 
 @dataclass

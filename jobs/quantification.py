@@ -38,25 +38,32 @@ def _inverse(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(matrix)
 
 
-def matrices(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict:
-    """The correction of a model, from held-out users' true classes and probabilities."""
+def matrices(y: np.ndarray, probs: np.ndarray, classes: list[str], weights: np.ndarray | None = None) -> dict:
+    """The correction of a model, from held-out users' true classes and probabilities. `weights`:
+    per user, when the held-out users are a stratified sample (hand labels): each weighs its
+    stratum's population over its sample count, so the rates are the population's."""
     k = len(classes)
     y = np.asarray(y, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
     onehot = np.eye(k)[probs.argmax(axis=1)]
     counts = np.bincount(y, minlength=k)
-    out = {"classes": list(classes), "users": int(len(y)), "users_per_class": counts.tolist()}
+    # a weighted sample counts as fewer users: Kish's effective size, per class
+    effective = np.array([w[y == i].sum() ** 2 / max((w[y == i] ** 2).sum(), 1e-12) for i in range(k)])
+    out = {"classes": list(classes), "users": int(len(y)), "users_per_class": counts.tolist(),
+           "weighted": weights is not None, "effective_users_per_class": np.round(effective, 1).tolist()}
     for method, rows in (("acc", onehot), ("pacc", probs)):
         matrix = np.eye(k)  # a class without held-out users: assumed read right (no correction)
         covariances = np.zeros((k, k, k))
         for i in range(k):
-            mine = rows[y == i]
+            mine, wi = rows[y == i], w[y == i]
             if len(mine):
-                matrix[i] = mine.mean(axis=0)
-                covariances[i] = np.cov(mine, rowvar=False, bias=True) if len(mine) > 1 else 0.0
+                matrix[i] = np.average(mine, axis=0, weights=wi)
+                centred = mine - matrix[i]
+                covariances[i] = (centred * wi[:, None]).T @ centred / wi.sum()
         inverse = _inverse(matrix)
         # C[i, j] = w_j' S_i w_j / n_i
-        c = np.einsum("kj,ikl,lj->ij", inverse, covariances, inverse) / np.maximum(counts, 1)[:, None]
+        c = np.einsum("kj,ikl,lj->ij", inverse, covariances, inverse) / np.maximum(effective, 1)[:, None]
         out[method] = {"matrix": matrix.tolist(), "inverse": inverse.tolist(), "matrix_variance": c.tolist()}
     return out
 

@@ -354,17 +354,22 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     table: dict[str, dict] = baselines(split, tdef.baselines) if with_baselines else {}
     results = {}
     report_root = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
+    from jobs.hand_labels import stratum_weights
+
+    strata_weights = stratum_weights(spark, config, target)  # hand-labelled users stand for their strata
     for kind in models:
         model, metrics, probs, info = fit_and_evaluate(kind, split, vocab_features, hidden, seed, max_iter,
                                                        min_accuracy, features, tdef)
         curve = coverage_curve(split.y("test"), probs)
         # The correction audiences need (jobs.quantification): from users no fitted model saw --
         # the test users, and with threshold folds every training user's out-of-fold probabilities.
-        y_q, p_q = split.y("test"), probs
-        if "out_of_fold" in info:
+        y_q, p_q, ids_q = split.y("test"), probs, split.test["user_id"].to_numpy()
+        if "out_of_fold" in info:  # in cross_fitted_training_probs' order: fitting, then calibration users
             y_q, p_q = np.concatenate([y_q, info["out_of_fold"][0]]), np.vstack([p_q, info.pop("out_of_fold")[1]])
+            ids_q = np.concatenate([ids_q, split.fit["user_id"].to_numpy(), split.calibration["user_id"].to_numpy()])
+        w_q = None if strata_weights is None else np.array([strata_weights.get(int(u), 1.0) for u in ids_q])
         model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date),
-                      "quantification": quantification_matrices(y_q, p_q, classes)}
+                      "quantification": quantification_matrices(y_q, p_q, classes, w_q)}
         folder = report_root / kind
         arts = figures(split.y("test"), probs, classes, folder, kind)
         (folder / "quantification.json").write_text(json.dumps(model.meta["quantification"]))
