@@ -548,11 +548,49 @@ def bench_score(spark, cfg, users):
           f"job could be faster than spark_udf's here", flush=True)
 
 
+def bench_audience(spark, cfg, scales):
+    """(audience) gender shares of every account's followers, fakes removed first, over the
+    world's follows at 1x and k x (copies of every edge under new account ids: more groups, the
+    same members), written to a no-op sink; next to its floor in the same run: the same join
+    and group-by, counting only (no terms, no interval). Needs the score section's predictions."""
+    from pyspark.sql import functions as F
+
+    from jobs import audience
+    from jobs.targets import target_def
+    from runtime import delta_io
+
+    predictions = delta_io.read_table(spark, cfg, "predictions").where(F.col("run_date") == F.lit(cfg.run_date))
+    gender = predictions.where(F.col("target") == "gender")
+    authentic = predictions.where((F.col("target") == "authenticity") & (F.col("label") == "authentic")).select("user_id")
+    corrections = audience.corrections_of(gender, "gender")
+    members = audience.account_members(delta_io.read_table(spark, cfg, "follows")).cache()
+    edges = members.count()
+    groups = members.select("group_id").distinct().count()
+    for k in scales:
+        copies = members
+        for i in range(1, k):
+            copies = copies.unionByName(members.withColumn("group_id", F.concat(F.col("group_id"), F.lit(f"#{i}"))))
+        with step(f"audience_gender_{k}x", edges_count=edges * k, groups_count=groups * k):
+            audience.group_shares(copies, gender, authentic, "gender", list(target_def("gender").classes),
+                                  corrections).write.format("noop").mode("overwrite").save()
+        with step(f"audience_floor_{k}x", edges_count=edges * k, groups_count=groups * k):
+            (copies.join(gender.select("user_id", "label"), "user_id", "left").join(
+                authentic.withColumn("a", F.lit(1)), "user_id", "left")
+             .groupBy("group_kind", "group_id").agg(F.count("*").alias("members"), F.count("label").alias("scored"),
+                                                    F.count("a").alias("authentic"))
+             .write.format("noop").mode("overwrite").save())
+        RESULTS[f"ratio_audience_over_floor_{k}x"] = {"ratio": round(
+            RESULTS[f"audience_gender_{k}x"]["seconds"] / RESULTS[f"audience_floor_{k}x"]["seconds"], 2)}
+        print(f"[bench] audience {k}x: job time / floor time = {RESULTS[f'ratio_audience_over_floor_{k}x']['ratio']}",
+              flush=True)
+    members.unpersist()
+
+
 @click.command()
 @click.option("--users", type=int, default=int(os.environ.get("BENCH_USERS", 1_000_000)), show_default=True)
 @click.option("--mi-scales", default="1,5", show_default=True, help="World copies for the labels and MI steps.")
 @click.option("--root", default="var/bench", show_default=True)
-@click.option("--sections", default="ingest,labels,mi,peer,score,train,kernel,cv", show_default=True)
+@click.option("--sections", default="ingest,labels,mi,peer,score,audience,train,kernel,cv", show_default=True)
 @click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
 @click.option("--rerun/--no-rerun", default=True, help="Also time a no-op rerun of ingest.")
 def main(users, mi_scales, root, sections, keep, rerun):
@@ -571,6 +609,8 @@ def main(users, mi_scales, root, sections, keep, rerun):
         bench_labels(spark, cfg, users, [int(k) for k in mi_scales.split(",")])
     if "score" in wanted:
         bench_score(spark, cfg, users)
+    if "audience" in wanted:
+        bench_audience(spark, cfg, [int(k) for k in mi_scales.split(",")])
     if "mi" in wanted:
         bench_mi(spark, cfg, [int(k) for k in mi_scales.split(",")], with_peer="peer" in wanted)
     if "train" in wanted:

@@ -97,9 +97,11 @@ def wants_world(params: dict | None = None) -> bool:
     return bool(params and params["world_users"] > 0)
 
 
-@task.short_circuit
+@task.short_circuit(ignore_downstream_trigger_rules=False)
 def enabled(target: str, params: dict | None = None) -> bool:
-    """False skips the target's whole group for this run."""
+    """False skips the target's whole group for this run: its first steps are skipped, the rest
+    follow by their trigger rules (not further: the shared audience task after every group must
+    still see a failed group and fail the run)."""
     return target in (params or {}).get("targets", [])
 
 
@@ -180,7 +182,7 @@ with DAG(
     ingest = _job("ingest", "jobs.ingest", ["--run-date", RUN_DATE], trigger_rule="none_failed")
     wants_world() >> generate >> ingest
     # Every target's audience shares once its group is done (a skipped group: the others still run).
-    audience = _job("audience", "jobs.audience", ["--run-date", RUN_DATE], trigger_rule="none_failed")
+    audience = _job("audience", "jobs.audience", ["--run-date", RUN_DATE], trigger_rule="none_failed_min_one_success")
 
     for name in GROUPS:
         with TaskGroup(group_id=name, tooltip=f"{name}: {', '.join(TARGETS[name].classes)}"):
@@ -197,7 +199,9 @@ with DAG(
             groups = shard_groups(name)
             score = SparkSubmitOperator.partial(
                 task_id="score", application=application("jobs.score"), name=f"demographics-{name}-score",
-                max_active_tis_per_dagrun=1, trigger_rule="none_failed", **SUBMIT,  # a skipped train keeps the champion
+                # a train skipped by needs_training keeps the champion; a group skipped by enabled
+                # has shard_groups skipped too, so nothing succeeded upstream and score skips
+                max_active_tis_per_dagrun=1, trigger_rule="none_failed_min_one_success", **SUBMIT,
             ).expand(application_args=groups)
             checks = data_quality(name)
             ingest >> on >> labels >> token_mi >> decide >> train >> score >> checks

@@ -72,6 +72,14 @@ def test_nightly_run_on_a_tiny_world_succeeds_and_fills_predictions(airflow_worl
     assert got["occupation.enabled"] == "success" and got["occupation.labels"] == "skipped"
     steps = ("enabled", "labels", "token_mi", "needs_training", "train", "data_quality", "publish")
     assert {got[f"gender.{t}"] for t in steps} == {"success"}, got
+    assert got["audience"] == "success", got
+    assert {v for k, v in got.items() if k.startswith("occupation.score")} == {"skipped"}, got  # a skipped group scores nothing
+    from jobs.query import duckdb_connection
+
+    con = duckdb_connection(PipelineConfig(warehouse=str(demo), shards=4))
+    tiers = dict(con.sql("select tier, count(*) from audience_demographics where target = 'gender' and class = 'female' "
+                         "group by all").fetchall())
+    assert sum(tiers.values()) > 100 and set(tiers) <= {"high", "medium", "suppressed"}, tiers
     # one chosen shard -> one mapped score task (each spark-submit costs ~20 s here)
     assert got["gender.score[0]"] == "success" and "gender.score[1]" not in got
     scored, profiles = predictions_of(demo, "2026-11-22", "gender")
@@ -94,6 +102,7 @@ def test_an_injected_failing_task_ends_the_run_failed(airflow_world):
     assert got["wants_world"] == "success" and got["generate_world"] == "skipped" and got["gender.labels"] == "failed"
     for downstream in ("token_mi", "train", "data_quality", "publish"):
         assert got[f"gender.{downstream}"] == "upstream_failed", (downstream, got)
+    assert got["audience"] == "upstream_failed"  # the failed group fails the run: nothing is measured on half a night
     assert got["occupation.enabled"] == "success" and got["occupation.labels"] == "skipped"  # not chosen this run
     assert not (root / "warehouse" / "_published" / "gender" / "2026-11-23.json").exists()
 

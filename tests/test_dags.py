@@ -173,7 +173,9 @@ def test_train_is_decided_first_and_score_runs_on_a_kept_champion(dagbag):
     dag = dagbag.dags["demographics_nightly"]
     for target in runnable_targets():
         assert dag.get_task(f"{target}.train").upstream_task_ids == {f"{target}.needs_training"}
-        assert dag.get_task(f"{target}.score").trigger_rule == "none_failed"
+        assert dag.get_task(f"{target}.score").trigger_rule == "none_failed_min_one_success"
+    assert dag.get_task("audience").trigger_rule == "none_failed_min_one_success"
+    assert {t for t in dag.get_task("audience").upstream_task_ids} == {f"{t}.publish" for t in runnable_targets()}
 
 
 def test_keeping_a_young_champion_names_the_settings_it_does_not_apply(monkeypatch):
