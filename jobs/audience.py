@@ -74,11 +74,11 @@ def member_terms(batches, classes: list[str], corrections: dict[str, dict]):
     inverses = {v: {m: np.asarray(c[m]["inverse"]) for m in ("acc", "pacc")} for v, c in corrections.items()}
     for batch in batches:
         probs = np.column_stack([batch.column(f"p_{j}").to_numpy(zero_copy_only=False) for j in range(k)]).astype(np.float64)
-        versions = batch.column("model_version").to_pylist()
+        versions = np.asarray(batch.column("model_version").to_pylist(), dtype=object)
         onehot = np.eye(k)[probs.argmax(axis=1)] if len(probs) else np.zeros((0, k))
         terms = {"cc": onehot, "acc": np.zeros_like(onehot), "pacc": np.zeros_like(onehot)}
         for version in set(versions):
-            rows = np.array([v == version for v in versions])
+            rows = versions == version
             terms["acc"][rows] = onehot[rows] @ inverses[version]["acc"]
             terms["pacc"][rows] = probs[rows] @ inverses[version]["pacc"]
         arrays = [batch.column("group_kind"), batch.column("group_id"), batch.column("model_version")]
@@ -133,7 +133,7 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
         g = batch.num_rows
         col = lambda name: batch.column(name).to_numpy(zero_copy_only=False)  # noqa: E731
         n = np.nan_to_num(col("n").astype(np.float64))
-        versions = batch.column("model_version").to_pylist()
+        versions = np.asarray(batch.column("model_version").to_pylist(), dtype=object)
         out = {}
         for m in METHODS:
             mean = np.column_stack([np.nan_to_num(col(f"{m}_mean_{j}").astype(np.float64)) for j in range(k)])
@@ -141,8 +141,8 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
             share = clip_normalise(mean)
             matrix_var = np.zeros((g, k))
             if m != "cc":
-                for version in set(v for v in versions if v is not None):
-                    rows = np.array([v == version for v in versions])
+                for version in set(versions) - {None}:
+                    rows = versions == version
                     matrix_var[rows] = (share[rows] ** 2) @ np.asarray(corrections[version][m]["matrix_variance"])
             with np.errstate(invalid="ignore", divide="ignore"):
                 member_var = np.where(n[:, None] > 0, (square - mean ** 2) / np.maximum(n, 1)[:, None], 0.0)

@@ -33,4 +33,5 @@ def audience_types(predictions: DataFrame, profiles: DataFrame) -> DataFrame:
 
 
 DERIVED = {"audience_type": audience_types}
+DERIVED_CLASSES = {"audience_type": AUDIENCE_TYPES}  # each output's labels besides 'uncertain'
 assert tuple(DERIVED) == DERIVED_OUTPUTS, "jobs.targets.DERIVED_OUTPUTS names what this module derives"

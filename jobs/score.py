@@ -17,7 +17,7 @@ from pyspark.sql.types import FloatType, LongType, IntegerType, StringType, Stru
 
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
-from jobs.derived import DERIVED
+from jobs.derived import DERIVED, DERIVED_CLASSES
 from jobs.targets import target_def
 from runtime.task_summary import echo_summary
 from jobs.texts import read_user_texts
@@ -84,10 +84,10 @@ def warm_workers(spark: SparkSession, model_folder: str) -> None:
     spark.range(0, slots, 1, slots).mapInArrow(lambda batches: warm_batches(batches, model_folder), schema).collect()
 
 
-def label_counts(scored: DataFrame, classes: list[str]) -> tuple[DataFrame, Observation]:
+def label_counts(scored: DataFrame, classes: list[str], name: str = "score_labels") -> tuple[DataFrame, Observation]:
     """scored, observed: the count of each label is collected while the rows are written, so the
     summary needs no second pass over the table."""
-    observation = Observation("score_labels")
+    observation = Observation(name)
     counts = [F.sum(F.when(F.col("label") == c, 1).otherwise(0)).alias(c) for c in [*classes, UNCERTAIN]]
     return scored.observe(observation, *counts), observation
 
@@ -115,12 +115,11 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", sha
                "shards": shards or "all", "labels": labels}
     for derived in tdef.derived:  # rule outputs from tonight's rows of these shards (jobs.derived)
         night = delta_io.read_table(spark, config, "predictions").where(condition)
-        out = DERIVED[derived](night, delta_io.read_table(spark, config, "profiles"))
+        out, counted = label_counts(DERIVED[derived](night, delta_io.read_table(spark, config, "profiles")),
+                                    list(DERIVED_CLASSES[derived]), f"{derived}_labels")
         delta_io.replace_where(config, "predictions", out, condition.replace(f"target = '{target}'",
                                                                               f"target = '{derived}'"))
-        summary[derived] = {r["label"]: r["count"] for r in delta_io.read_table(spark, config, "predictions")
-                            .where(condition.replace(f"target = '{target}'", f"target = '{derived}'"))
-                            .groupBy("label").count().collect()}
+        summary[derived] = {label: n for label, n in counted.get.items() if n}
     return summary
 
 

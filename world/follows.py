@@ -25,6 +25,9 @@ from world import vocab as wv
 TOPIC_PULL, COUNTRY_PULL, LANGUAGE_PULL = 2.5, 2.0, 0.7
 BUYERS = 0.5
 MAX_FAKE_SHARE = 0.8
+# Influencer follows per authentic user, on average: the old graph's k draws (lognormal(2, 1),
+# mean ~12) of which a share (count / users) ** (1/3) landed on influencers.
+REAL_INFLUENCER_FOLLOWS = 12.0 * (1 / 500) ** (1 / 3)
 
 
 def influencer_count(n_users: int) -> int:
@@ -99,7 +102,3 @@ def bought_influencers(rng: np.random.Generator, acc: Accounts, n_users: int, fa
     order = np.argsort(-(logw + gumbel))[:m]
     return order[np.isfinite(logw[order])]  # accounts that buy nothing get no fake
 
-
-# Influencer follows per authentic user, on average: the old graph's k draws (lognormal(2, 1),
-# mean ~12) of which a share (count / users) ** (1/3) landed on influencers.
-REAL_INFLUENCER_FOLLOWS = 12.0 * (1 / 500) ** (1 / 3)
