@@ -46,7 +46,7 @@ $(UV):
 	$(PY) -m runtime.jvm_archive
 
 # One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):
-# generate a sample world -> ingest -> per target (gender, country, occupation): labels -> token_mi -> train -> score
+# generate a sample world -> ingest -> per target (gender, gender_name, country, authenticity, occupation): labels -> token_mi -> train -> score
 # (mapped) -> checks -> publish. One line per task as it ends; Airflow's and Spark's output in var/logs/.
 run: setup
 	$(PY) -m runtime.run_nightly --run-date $(RUN_DATE) --report var/run-report.json --log var/logs/run-$(RUN_DATE).log \
@@ -57,7 +57,7 @@ run: setup
 
 # The same steps without Airflow, each job called directly, for every target the nightly DAG runs
 # (MODELS=all trains every family).
-TARGETS ?= authenticity gender country occupation
+TARGETS ?= authenticity gender gender_name country occupation
 run-jobs: export DEMOGRAPHICS_NAMESPACE = $(DEMO)
 run-jobs: setup
 	$(PY) -m world.generate --users $(USERS) --seed $(SEED)

@@ -9,12 +9,13 @@ Members: an account's followers (`follows`); a hashtag's contributors, the users
 in the WINDOW_DAYS before the night. Fakes first: every target but authenticity is counted
 among the members the authenticity model calls authentic, and its correction was estimated on
 labelled users, who are authentic; the authentic share itself is corrected the same way, among
-every scored member. Shares by CC, ACC and PACC (jobs.quantification); `share`, `low`,
-`high` are the product's pick (PACC). Work: members' terms by one mapInArrow (numpy per
-batch, not per group), one group-by of their means and mean squares, then the clip, interval
-and tier by a second mapInArrow, numpy over every group of a batch at once -- nothing per
-group on the driver. (As Spark column arithmetic, 37 classes' intervals made a plan the
-analyser did not finish planning in 4 minutes.)
+every scored member. A target whose definition names an audience_from (gender: gender_name) is
+counted with that model's predictions and correction, when it ran tonight. Shares by CC, ACC
+and PACC (jobs.quantification); `share`, `low`, `high` are the product's pick (PACC). Work:
+members' terms by one mapInArrow (numpy per batch, not per group), one group-by of their means
+and mean squares, then the clip, interval and tier by a second mapInArrow, numpy over every
+group of a batch at once -- nothing per group on the driver. (As Spark column arithmetic, 37
+classes' intervals made a plan the analyser did not finish planning in 4 minutes.)
 
 Reliability, stated in every row: `tier` high (>= 1,000 members counted and the interval's
 half-width <= 3 points), medium (>= 200 and <= 10 points), suppressed otherwise, with the
@@ -33,7 +34,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from jobs.quantification import METHODS, Z95, clip_normalise
-from jobs.targets import target_def
+from jobs.targets import audience_counters, target_def
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
 
@@ -88,8 +89,9 @@ def member_terms(batches, classes: list[str], corrections: dict[str, dict]):
 
 
 def group_shares(members: DataFrame, predictions: DataFrame, authentic: DataFrame | None, target: str,
-                 classes: list[str], corrections: dict[str, dict]) -> DataFrame:
-    """Long rows (group, target, class) with counts, every method's share and interval, tier."""
+                 classes: list[str], corrections: dict[str, dict], model_name: str | None = None) -> DataFrame:
+    """Long rows (group, target, class) with counts, every method's share and interval, tier;
+    predictions are model_name's (default: the target's own)."""
     k = len(classes)
     scored = predictions.select("user_id", "label", "model_version",
                                 *[F.col("probabilities")[c].cast("double").alias(f"p_{j}") for j, c in enumerate(classes)])
@@ -112,7 +114,8 @@ def group_shares(members: DataFrame, predictions: DataFrame, authentic: DataFram
             aggs += [F.avg(f"{m}_{j}").alias(f"{m}_mean_{j}"), F.avg(F.col(f"{m}_{j}") ** 2).alias(f"{m}_sq_{j}")]
     means = terms.groupBy("group_kind", "group_id").agg(*aggs)
     wide = counts.join(means, ["group_kind", "group_id"], "left")
-    return wide.mapInArrow(lambda b: group_rows(b, target, classes, corrections), table_spec_without_date())
+    model_name = model_name or target
+    return wide.mapInArrow(lambda b: group_rows(b, target, classes, corrections, model_name), table_spec_without_date())
 
 
 def table_spec_without_date() -> StructType:
@@ -121,7 +124,7 @@ def table_spec_without_date() -> StructType:
     return StructType([f for f in table_spec("audience_demographics").schema.fields if f.name != "run_date"])
 
 
-def group_rows(batches, target: str, classes: list[str], corrections: dict[str, dict]):
+def group_rows(batches, target: str, classes: list[str], corrections: dict[str, dict], model_name: str):
     """Aggregated groups (counts, means and mean squares of the members' terms) -> the table's
     long rows, vectorised over the groups of each batch: clip and renormalise, the interval
     (members' variance + the matrix's), the tier."""
@@ -175,6 +178,7 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
                 columns[x].append(np.where(shown, values[:, j], np.nan))
             columns["method"].append(np.full(g, PICK, dtype=object))
             columns["model_version"].append(version)
+            columns["model_name"].append(np.full(g, model_name, dtype=object))
             columns["tier"].append(tier)
             columns["reason"].append(reason)
         arrays = []
@@ -204,6 +208,13 @@ def corrections_of(predictions: DataFrame, target: str) -> dict[str, dict]:
     return out
 
 
+def counted_with(target: str, tonight: list[str]) -> str:
+    """The target whose predictions count `target`'s audiences: its definition's audience_from
+    when that ran tonight, else its own (the rows name it)."""
+    source = target_def(target).audience_from
+    return source if source in tonight else target
+
+
 def run(spark: SparkSession, config: PipelineConfig, targets: list[str] | None = None) -> dict:
     predictions = delta_io.read_table(spark, config, "predictions").where(F.col("run_date") == F.lit(config.run_date))
     tonight = [r["target"] for r in predictions.select("target").distinct().collect()]
@@ -218,18 +229,19 @@ def run(spark: SparkSession, config: PipelineConfig, targets: list[str] | None =
     if "authenticity" in tonight:
         authentic = predictions.where((F.col("target") == "authenticity") & (F.col("label") == "authentic")).select("user_id")
     summary = {"run_date": str(config.run_date), "targets": {}}
-    for target in targets:
+    for target in [t for t in targets if t not in audience_counters()]:
         tdef = target_def(target)
-        mine = predictions.where(F.col("target") == target)
-        corrections = corrections_of(mine, target)
+        counter = counted_with(target, tonight)
+        mine = predictions.where(F.col("target") == counter)
+        corrections = corrections_of(mine, counter)
         rows = group_shares(members, mine, None if target == "authenticity" else authentic, target,
-                            list(tdef.classes), corrections).withColumn("run_date", F.lit(config.run_date).cast("date"))
+                            list(tdef.classes), corrections, counter).withColumn("run_date", F.lit(config.run_date).cast("date"))
         delta_io.replace_where(config, "audience_demographics", rows,
                                f"run_date = '{config.run_date}' AND target = '{target}'")
         written = (delta_io.read_table(spark, config, "audience_demographics")
                    .where((F.col("run_date") == F.lit(config.run_date)) & (F.col("target") == target)))
         summary["targets"][target] = {
-            "model_versions": sorted(corrections), "fakes_removed": target != "authenticity" and authentic is not None,
+            "counted_with": counter, "model_versions": sorted(corrections), "fakes_removed": target != "authenticity" and authentic is not None,
             "groups_by_tier": {r["tier"]: r["count"] for r in written.where(F.col("class") == tdef.classes[0])
                                .groupBy("tier").count().collect()}}
     members.unpersist()
@@ -261,7 +273,7 @@ def group_table(config: PipelineConfig, account: str | None = None, hashtag: str
     rows = con.execute("""
         select target, class, counted, members, predicted_authentic, round(cc_share, 3) as cc,
                round(acc_share, 3) as acc, round(share, 3) as share, round(low, 3) as low, round(high, 3) as high,
-               method, tier, reason, model_version
+               method, tier, reason, model_name, model_version
         from audience_demographics where group_kind = ? and group_id = ? and run_date = ?
         order by target, share desc nulls last, class""", [kind, group, night]).df()
     return f"{title}, {night}", rows

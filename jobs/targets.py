@@ -43,6 +43,7 @@ class TargetDef:
     model_family: str = "mlp1"
     hidden_units: int = 64
     vocab_size: int = 10000
+    min_token_users: int = 5        # token_mi ranks tokens of at least this many training users
     baselines: tuple[str, ...] = ("majority",)
     # Abstention: `accuracy`, users below the one confidence keeping this accuracy overall are
     # 'uncertain'; `class_precision`, below their class's confidence keeping that class's
@@ -59,6 +60,11 @@ class TargetDef:
     nightly: bool = False           # runs in the nightly DAG by default
     swipe: tuple[str, str] | None = None  # hand labelling: the (left, right) classes; default the two classes
     derived: tuple[str, ...] = ()   # rule outputs the score job writes beside this target's (jobs.derived)
+    # Audiences (jobs.audience) count this target's classes with another target's predictions, of
+    # the same classes, read from features the follow choice does not act on. A correction
+    # matrix holds only where the errors of a class are alike in every audience; a model reading
+    # the topics that users follow by has errors that move with the audience.
+    audience_from: str | None = None
 
     def __post_init__(self):
         unknown = set(self.label_sources) - set(SOURCE_PRIORITY)
@@ -93,7 +99,13 @@ class TargetDef:
 TARGETS: dict[str, TargetDef] = {
     t.name: t for t in (
         TargetDef("gender", ("female", "male"), ("facebook_link", "import", "manual"), TEXT_FAMILIES,
-                  baselines=("majority", "name_baseline"), nightly=True),
+                  baselines=("majority", "name_baseline"), nightly=True, audience_from="gender_name"),
+        # Gender from the full name alone, for counting audiences: users follow accounts of their
+        # topics, which gender's hashtags read, so its errors grow with an audience's topic; a
+        # name's do not. Out-of-fold probabilities of every labelled user give the correction.
+        TargetDef("gender_name", ("female", "male"), ("facebook_link", "import", "manual"), ("name_word", "name_char"),
+                  vocab_family="all", model_family="logreg", threshold_folds=5, baselines=("majority", "name_baseline"),
+                  min_token_users=2, nightly=True),
         # Lefty's geolocation: bio + the 5 newest captions, 36 countries + OTHER, each country's
         # precision kept >= 90% by its own threshold. Labels come from the business address and
         # explicit bio statements; users stating a place are the training users, the model is
@@ -119,6 +131,24 @@ TARGETS: dict[str, TargetDef] = {
 
 # Every default of a definition: what a model fitted outside any target's run (tests) follows.
 PLAIN_TARGET = TargetDef("plain", ("0", "1"), (), ())
+
+
+def _check_audience_sources(targets: dict[str, TargetDef]) -> None:
+    for t in targets.values():
+        if t.audience_from is None:
+            continue
+        source = targets.get(t.audience_from)
+        if source is None or source.classes != t.classes or source.audience_from is not None:
+            raise ValueError(f"{t.name}: audience_from {t.audience_from!r} must be a target of the same classes "
+                             "that counts its own audiences")
+
+
+_check_audience_sources(TARGETS)
+
+
+def audience_counters() -> set[str]:
+    """Targets that only count another target's audiences (they get no audience rows of their own)."""
+    return {t.audience_from for t in TARGETS.values() if t.audience_from}
 
 
 def target_def(name: str) -> TargetDef:

@@ -159,12 +159,13 @@ def top_features(texts: DataFrame, labelled: DataFrame, tdef: TargetDef, size: i
 
 
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", vocab_size: int = 10000,
-        min_users: int = 5, report_dir: str | None = None, families: tuple[str, ...] | None = None) -> dict:
+        min_users: int | None = None, report_dir: str | None = None, families: tuple[str, ...] | None = None) -> dict:
     """Rank the target's token families (or `families`) on its training users; write token_mi,
     the night's vocab versions and the report."""
     if vocab_size not in VOCAB_SIZES:
         raise ValueError(f"vocab_size must be one of {VOCAB_SIZES}, got {vocab_size}")
     tdef = target_def(target)
+    min_users = tdef.min_token_users if min_users is None else min_users
     if tdef.feature_set != "text_tokens":  # a fixed feature set: nothing to rank
         return {"target": target, "skipped": f"feature set {tdef.feature_set} reads no tokens"}
     everyone = labelled_users(delta_io.read_table(spark, config, "labels"), tdef)
@@ -195,7 +196,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
 @click.command()
 @click.option("--target", default="gender", show_default=True)
 @click.option("--vocab-size", type=click.Choice([str(s) for s in VOCAB_SIZES]), default="10000", show_default=True)
-@click.option("--min-users", default=5, show_default=True, help="Minimum labelled users per token.")
+@click.option("--min-users", type=int, default=None, help="Minimum labelled users per token [default: the target's min_token_users].")
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
 def main(target, vocab_size, min_users, run_date, warehouse):

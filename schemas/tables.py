@@ -260,7 +260,9 @@ AUDIENCE_DEMOGRAPHICS = TableSpec(
         _f("low", DoubleType(), doc="its 95% interval, lower end"),
         _f("high", DoubleType(), doc="its 95% interval, upper end"),
         _f("method", StringType(), False, "the method of share/low/high"),
-        _f("model_version", StringType(), doc="the target's model version; 'several' if the night mixed versions"),
+        _f("model_version", StringType(), doc="the counted model's version; 'several' if the night mixed versions"),
+        _f("model_name", StringType(), doc="the registered model whose predictions were counted: the target's own, or "
+                                           "its definition's audience_from (jobs.targets)"),
         _f("tier", StringType(), False, "high / medium / suppressed"),
         _f("reason", StringType(), doc="why suppressed"),
         _f("run_date", DateType(), False),

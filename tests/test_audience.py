@@ -110,3 +110,21 @@ def test_the_spark_job_equals_the_arithmetic_on_every_group_and_removes_fakes_fi
     assert fake_rows[["pacc_share", "acc_share", "cc_share"]].isna().all().all()  # null: nothing counted
     assert not np.isnan(out.loc[out["group_id"] == "small", "pacc_share"].to_numpy(float)).any()
     assert len(out) == 4 * len(CLASSES)
+
+
+def test_rows_name_the_model_counted_and_gender_is_counted_by_its_name_model_when_it_ran(spark):
+    y, probs = held_out(8, k=2)
+    two = ["female", "male"]
+    correction = quantification.matrices(y, probs, two)
+    members = spark.createDataFrame([("account", "a", u) for u in range(1, 301)],
+                                    "group_kind string, group_id string, user_id long")
+    preds = spark.createDataFrame([(u, two[int(np.argmax(p))], {c: float(x) for c, x in zip(two, p)}, "3")
+                                   for u, p in zip(range(1, 301), probs)],
+                                  "user_id long, label string, probabilities map<string,float>, model_version string")
+    named = audience.group_shares(members, preds, None, "gender", two, {"3": correction}, "gender_name").toPandas()
+    own = audience.group_shares(members, preds, None, "gender", two, {"3": correction}).toPandas()
+    assert set(named["model_name"]) == {"gender_name"} and set(own["model_name"]) == {"gender"}
+    assert set(named["target"]) == {"gender"}
+    assert audience.counted_with("gender", ["gender", "gender_name"]) == "gender_name"
+    assert audience.counted_with("gender", ["gender"]) == "gender"  # a night without it: its own model
+    assert audience.counted_with("country", ["country", "gender_name"]) == "country"

@@ -30,7 +30,7 @@ def test_dagbag_imports_without_errors(dagbag):
 def test_one_group_per_target_after_one_ingest(dagbag):
     dag = dagbag.dags["demographics_nightly"]
     down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert ["gender", "country", "occupation"] == [t for t in runnable_targets() if t != "authenticity"]
+    assert ["gender", "gender_name", "country", "occupation"] == [t for t in runnable_targets() if t != "authenticity"]
     for a, b in (("wants_world", "generate_world"), ("generate_world", "ingest")):
         assert b in down[a], (a, b)
     for target in runnable_targets():
@@ -102,7 +102,7 @@ def test_params_accept_valid_values_and_default_from_the_definitions(dagbag):
 
     params = copy.deepcopy(dagbag.dags["demographics_nightly"].params)  # resolve() keeps the value it resolved
     defaults = params.validate()  # every default valid as it stands
-    assert defaults["targets"] == ["gender", "country", "authenticity", "occupation"] == [
+    assert defaults["targets"] == ["gender", "gender_name", "country", "authenticity", "occupation"] == [
         name for name, t in TARGETS.items() if t.nightly]
     assert defaults["occupation_min_accuracy"] == TARGETS["occupation"].min_accuracy
     assert params.get_param("shards").resolve(["0", "3", "15"]) == ["0", "3", "15"]
