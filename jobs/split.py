@@ -43,8 +43,9 @@ def wants_cross_validation(n_labelled: int) -> bool:
     return n_labelled * TEST_PER_MILLE / 1000 < MIN_TEST_USERS
 
 
-def with_folds(labelled: DataFrame, k: int = DEFAULT_FOLDS) -> DataFrame:
-    """labelled (user_id, label, ...) + `fold` in [0, k): stratified, deterministic by user id."""
-    order = Window.partitionBy("label").orderBy(F.xxhash64(F.lit("split-v1"), F.col("user_id").cast("bigint")),
+def with_folds(labelled: DataFrame, k: int = DEFAULT_FOLDS, salt: str = "split-v1") -> DataFrame:
+    """labelled (user_id, label, ...) + `fold` in [0, k): stratified, deterministic by user id
+    (another salt: another split, for repeated cross-validation)."""
+    order = Window.partitionBy("label").orderBy(F.xxhash64(F.lit(salt), F.col("user_id").cast("bigint")),
                                                 "user_id")
     return labelled.withColumn("fold", ((F.row_number().over(order) - 1) % k).cast("int"))

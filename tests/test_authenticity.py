@@ -123,6 +123,18 @@ def test_instafake_maps_its_fields_and_leaves_the_rest_missing(spark):
     assert np.isnan(values).sum() == 2 * len(unmapped)
 
 
+def test_repeated_splits_are_other_stratified_splits(spark):
+    n = 40
+    raw = pd.DataFrame({"userFollowerCount": range(n), "userFollowingCount": 10, "userBiographyLength": 0,
+                        "userMediaCount": 1, "userHasProfilPic": 1, "userIsPrivate": 0, "usernameDigitCount": 0,
+                        "usernameLength": 8, "isFake": [i % 4 == 0 for i in range(n)], "user_id": range(1, n + 1)})
+    rows = instafake.feature_rows(spark, raw, folds=5, repeats=3)
+    for column in ("fold", "fold_1", "fold_2"):  # each split: every fold holds 2 fakes and 6 authentic
+        counts = pd.crosstab(rows[column], rows["label"])
+        assert len(counts) == 5 and (counts["fake"] == 2).all() and (counts["authentic"] == 6).all()
+    assert (rows["fold"] != rows["fold_1"]).any() and (rows["fold_1"] != rows["fold_2"]).any()
+
+
 def test_audience_type_follows_the_stated_rule(spark):
     from jobs.derived import INFLUENCER_FOLLOWERS, MASS_FOLLOWING, audience_types
 
