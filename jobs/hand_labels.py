@@ -1,6 +1,7 @@
 """Hand labels in the terminal, one profile at a time, as the seed labelled ~1,000 accounts.
 
   python -m jobs.hand_labels --target authenticity --labeller alice
+  python -m jobs.hand_labels --target authenticity --labeller alice --panel
 
 Keys: ← or a = fake, → or d = authentic (a two-class target's `swipe` classes, default its
 two classes in order; 1-9 pick a class of any target), s = skip, u = undo the last answer, q = quit.
@@ -9,6 +10,12 @@ Profiles come in a stratified order (`label_queue`): round-robin over strata of 
 picture, posts, follower/following balance and, when the target has been scored, the model's
 confidence, so rare and hard cases (dormant real users, fakes with real names) come up early,
 not only the common obvious ones. Users with a manual label for the target are not shown again.
+
+`--panel` shows a simple random sample instead (jobs.labellers.stand_in_panel.panel_sample's
+order) and labels it as source `manual_panel`: the users on whom audiences' correction matrix
+is measured (jobs.train), since a stratified sample over-represents the hard strata. Label the
+panel in its order and skip nothing you can judge: a panel with its hard cases skipped is no
+longer random.
 
 Every answer is appended to a journal (JSON lines, flushed to disk before the next profile is
 shown), so a crash loses at most the profile on screen. The journal's net state (undo
@@ -36,6 +43,7 @@ from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
 
 SOURCE = "manual"
+PANEL_SOURCE = "manual_panel"
 KEYS = {"\x1b[D": 0, "a": 0, "\x1b[C": 1, "d": 1}  # left/a: the left class, right/d: the right one
 
 
@@ -77,6 +85,17 @@ def label_queue(profiles: DataFrame, n: int, exclude: DataFrame | None = None,
 
 # Label sources whose users come from label_queue's stratified order (hand labels and their stand-in).
 STRATIFIED_SOURCES = ("manual", "stand_in_annotator")
+# Label sources of a simple random sample (the panel and its stand-in).
+PANEL_SOURCES = (PANEL_SOURCE, "stand_in_panel")
+
+
+def panel_users(spark: SparkSession, config: PipelineConfig, target: str) -> set[int]:
+    """The target's users labelled by a panel source: a simple random sample of the population."""
+    if not delta_io.table_exists(spark, config, "labels"):
+        return set()
+    rows = delta_io.read_table(spark, config, "labels").where(
+        (F.col("target") == target) & F.col("source").isin(*PANEL_SOURCES)).select("user_id").collect()
+    return {int(r["user_id"]) for r in rows}
 
 
 def stratum_weights(spark: SparkSession, config: PipelineConfig, target: str) -> dict[int, float] | None:
@@ -145,17 +164,18 @@ class Journal:
         return ever - set(self.labels())
 
 
-def journal_path(config: PipelineConfig, target: str, labeller: str) -> Path:
-    return Path(config.warehouse) / "_hand_labels" / f"{target}-{labeller}.jsonl"
+def journal_path(config: PipelineConfig, target: str, labeller: str, panel: bool = False) -> Path:
+    return Path(config.warehouse) / "_hand_labels" / f"{target}-{labeller}{'-panel' if panel else ''}.jsonl"
 
 
-def save(spark: SparkSession, config: PipelineConfig, target: str, labeller: str, journal: Journal) -> dict:
-    """Merge the journal's standing labels into `labels`; drop this labeller's undone ones."""
+def save(spark: SparkSession, config: PipelineConfig, target: str, labeller: str, journal: Journal,
+         source: str = SOURCE) -> dict:
+    """Merge the journal's standing labels into `labels` as `source`; drop this labeller's undone ones."""
     labels = journal.labels()
     counts = {"labels": len(labels), "removed": 0}
     if labels:
         rows = spark.createDataFrame(
-            [(uid, target, e["label"], SOURCE, f"hand label by {labeller}", config.run_date, labeller,
+            [(uid, target, e["label"], source, f"hand label by {labeller}", config.run_date, labeller,
               dt.datetime.fromisoformat(e["at"])) for uid, e in labels.items()],
             "user_id long, target string, label string, source string, evidence string, run_date date, "
             "labeller string, labelled_at timestamp")
@@ -165,7 +185,7 @@ def save(spark: SparkSession, config: PipelineConfig, target: str, labeller: str
         from delta.tables import DeltaTable
 
         table = DeltaTable.forPath(spark, config.table_path("labels"))
-        condition = ((F.col("target") == target) & (F.col("source") == SOURCE) & (F.col("labeller") == labeller)
+        condition = ((F.col("target") == target) & (F.col("source") == source) & (F.col("labeller") == labeller)
                      & F.col("user_id").isin(undone))
         counts["removed"] = table.toDF().where(condition).count()
         if counts["removed"]:
@@ -206,18 +226,34 @@ def render(profile: dict, target: str, classes: list[str], done: int, total: int
     return "\r\n".join(lines) + "\r\n"
 
 
-def profiles_to_show(spark: SparkSession, config: PipelineConfig, target: str, journal: Journal, n: int) -> list[dict]:
+def panel_queue(profiles: DataFrame, n: int, exclude: DataFrame) -> DataFrame:
+    """(user_id, stratum, turn) of the panel's next n profiles: the random sample's order, less
+    the users already answered."""
+    from jobs.labellers.stand_in_panel import panel_sample
+
+    rest = profiles.join(exclude.select("user_id").distinct(), "user_id", "left_anti")
+    return panel_sample(rest, n, seed="manual-panel-v1").select(
+        "user_id", F.lit("panel").alias("stratum"), F.xxhash64(F.lit("manual-panel-v1"), "user_id").alias("turn"))
+
+
+def profiles_to_show(spark: SparkSession, config: PipelineConfig, target: str, journal: Journal, n: int,
+                     panel: bool = False) -> list[dict]:
     profiles = delta_io.read_table(spark, config, "profiles")
     labels = delta_io.read_table(spark, config, "labels").where(
-        (F.col("target") == target) & (F.col("source") == SOURCE)).select("user_id")
+        (F.col("target") == target) & (F.col("source") == (PANEL_SOURCE if panel else SOURCE))).select("user_id")
     seen = spark.createDataFrame([(u,) for u in journal.seen()] or [(-1,)], "user_id long")
+    if panel:
+        return _with_texts(spark, config, profiles, panel_queue(profiles, n, labels.unionByName(seen)))
     predictions = None
     if delta_io.table_exists(spark, config, "predictions"):
         scored = delta_io.read_table(spark, config, "predictions").where(F.col("target") == target)
         newest = scored.agg(F.max("run_date")).first()[0]
         if newest is not None:
             predictions = scored.where(F.col("run_date") == newest)
-    queue = label_queue(profiles, n, labels.unionByName(seen), predictions)
+    return _with_texts(spark, config, profiles, label_queue(profiles, n, labels.unionByName(seen), predictions))
+
+
+def _with_texts(spark: SparkSession, config: PipelineConfig, profiles: DataFrame, queue: DataFrame) -> list[dict]:
     texts = delta_io.read_table(spark, config, "user_texts").select("user_id", "captions") if delta_io.table_exists(
         spark, config, "user_texts") else None
     rows = queue.join(profiles, "user_id")
@@ -227,13 +263,16 @@ def profiles_to_show(spark: SparkSession, config: PipelineConfig, target: str, j
 
 
 def label_session(spark: SparkSession, config: PipelineConfig, target: str, labeller: str, n: int = 200,
-                  save_every: int = 25, keys=None, out=None) -> dict:
+                  save_every: int = 25, keys=None, out=None, panel: bool = False) -> dict:
     """Show profiles until q or the end of the queue; returns the counts saved."""
     tdef = target_def(target)
+    source = PANEL_SOURCE if panel else SOURCE
+    if source not in tdef.label_sources:
+        raise click.UsageError(f"target {target!r} takes no {source!r} labels (its sources: {tdef.label_sources})")
     classes = list(tdef.swipe or tdef.classes)  # in key order: left first
-    journal = Journal.open(journal_path(config, target, labeller))
-    resumed = save(spark, config, target, labeller, journal) if journal.events else {}
-    queue = profiles_to_show(spark, config, target, journal, n)
+    journal = Journal.open(journal_path(config, target, labeller, panel))
+    resumed = save(spark, config, target, labeller, journal, source) if journal.events else {}
+    queue = profiles_to_show(spark, config, target, journal, n, panel)
     out = out or sys.stdout
     shown: list[dict] = []  # the profiles answered in this session, for undo
     position, since_save = 0, 0
@@ -264,10 +303,10 @@ def label_session(spark: SparkSession, config: PipelineConfig, target: str, labe
         shown.append(profile)
         position += 1
         if since_save >= save_every:
-            save(spark, config, target, labeller, journal)
+            save(spark, config, target, labeller, journal, source)
             since_save = 0
-    saved = save(spark, config, target, labeller, journal)
-    return {"target": target, "labeller": labeller, "journal": str(journal.path), "queue": len(queue),
+    saved = save(spark, config, target, labeller, journal, source)
+    return {"target": target, "labeller": labeller, "source": source, "journal": str(journal.path), "queue": len(queue),
             "answered_this_session": len(shown), "resumed": resumed, "saved": saved}
 
 
@@ -276,9 +315,10 @@ def label_session(spark: SparkSession, config: PipelineConfig, target: str, labe
 @click.option("--labeller", required=True, help="Who is labelling (kept with every label).")
 @click.option("--n", "count", default=200, show_default=True, help="Profiles in this session's queue.")
 @click.option("--save-every", default=25, show_default=True)
+@click.option("--panel", is_flag=True, help="Label the random panel (source manual_panel), not the stratified queue.")
 @click.option("--run-date", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--warehouse", default=None)
-def main(target, labeller, count, save_every, run_date, warehouse):
+def main(target, labeller, count, save_every, panel, run_date, warehouse):
     from runtime.spark_session import start_spark
 
     cfg = config_from_cli(run_date=run_date, warehouse=warehouse)
@@ -289,7 +329,8 @@ def main(target, labeller, count, save_every, run_date, warehouse):
     before = termios.tcgetattr(fd)
     try:
         tty.setcbreak(fd)
-        summary = label_session(spark, cfg, target, labeller, count, save_every, keys=lambda: read_key(fd))
+        summary = label_session(spark, cfg, target, labeller, count, save_every, keys=lambda: read_key(fd),
+                                panel=panel)
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, before)
     click.echo(json.dumps(summary, indent=1, default=str))

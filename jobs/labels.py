@@ -4,8 +4,9 @@
   python -m jobs.labels --target occupation   # stated_occupation
 
 Each labeller judges users (its outcomes are counted in the summary); a user it labels who
-already has a label for the target from a higher-priority source (manual > import >
-facebook_link > stated_occupation > stated_location) keeps that label (`kept_higher_priority`).
+already has a label for the target from a higher-priority source (jobs.targets.SOURCE_PRIORITY)
+keeps that label (`kept_higher_priority`), and a lower-priority label of a user it labels is
+deleted (`replaced_lower_priority`).
 A source's labels are recomputed from scratch each run and replace its previous ones, so a
 rerun gives the same table.
 """
@@ -40,6 +41,28 @@ def source_labels(outcome: DataFrame, existing: DataFrame, tdef: TargetDef, sour
     return rows, outcome
 
 
+def drop_weaker(spark: SparkSession, config: PipelineConfig, tdef: TargetDef, source: str) -> int:
+    """Delete the target's labels from lower-priority sources of the users `source` just labelled
+    (labels hold one row per user and target): rerun after the sources' samples moved, a user
+    labelled by two sources keeps only the stronger label."""
+    weaker = [s for s in tdef.label_sources if SOURCE_PRIORITY[s] < SOURCE_PRIORITY[source]]
+    if not weaker:
+        return 0
+    from delta.tables import DeltaTable
+
+    table = DeltaTable.forPath(spark, config.table_path("labels"))
+    users = delta_io.read_table(spark, config, "labels").where(
+        (F.col("target") == tdef.name) & (F.col("source") == source)).select("user_id")
+    stale = (table.toDF().where((F.col("target") == tdef.name) & F.col("source").isin(*weaker))
+             .join(users, "user_id", "left_semi"))
+    n = stale.count()
+    if n:
+        quoted = ", ".join(f"'{s}'" for s in weaker)
+        (table.alias("t").merge(users.alias("s"), f"t.user_id = s.user_id AND t.target = '{tdef.name}' "
+                                f"AND t.source IN ({quoted})").whenMatchedDelete().execute())
+    return n
+
+
 def run(spark: SparkSession, config: PipelineConfig, target: str = "gender") -> dict:
     tdef = target_def(target)
     summary: dict = {"target": target, "sources": {}}
@@ -52,6 +75,7 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender") -> 
         rows, outcome = source_labels(outcome, existing, tdef, source, config.run_date)
         found["outcomes"] = {r["status"]: r["count"] for r in outcome.groupBy("status").count().collect()}
         delta_io.replace_where(config, "labels", rows, f"target = '{target}' AND source = '{source}'")
+        found["replaced_lower_priority"] = drop_weaker(spark, config, tdef, source)
         found["labels_by_class"] = {r["label"]: r["count"] for r in rows.groupBy("label").count().collect()}
         summary["sources"][source] = found
     if not summary["sources"]:

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from world import vocab as world_vocab
 
 # Higher wins when a user has labels from several sources for one target.
-SOURCE_PRIORITY = {"manual": 5, "import": 4, "facebook_link": 3, "stated_occupation": 2, "stated_location": 1,
-                   "stand_in_annotator": 0}
+# A panel (a simple random sample, jobs.labellers.stand_in_panel) outranks the stratified sample of the
+# same kind: a user in both keeps the panel's label, so the panel stays whole.
+SOURCE_PRIORITY = {"manual_panel": 7, "manual": 6, "import": 5, "facebook_link": 4, "stated_occupation": 3,
+                   "stated_location": 2, "stand_in_panel": 1, "stand_in_annotator": 0}
 
 # char3 is left out: its 3-grams are all in char, and counting them twice measurably hurt.
 TEXT_FAMILIES = ("hashtag", "mention", "word", "char", "emoji", "bio_word", "bio_char", "name_word", "name_char")
@@ -116,9 +118,11 @@ TARGETS: dict[str, TargetDef] = {
                   model_family="logreg", abstention="class_precision", min_accuracy=0.9, threshold_folds=5,
                   max_uncertain_share=0.95, nightly=True),
         # Reference 002: ~1,000 hand-labelled profiles, profile metadata only. Labels: the hand-
-        # labelling tool (manual), imports, and on sample worlds a stand-in annotator. gbdt beat
+        # labelling tool (manual; manual_panel, a random sample for audiences' correction),
+        # imports, and on sample worlds their stand-ins (annotator: stratified; panel: random). gbdt beat
         # mlp1 and logreg on InstaFake (issue 24's note); trees read missing values as missing.
-        TargetDef("authenticity", ("authentic", "fake"), ("stand_in_annotator", "import", "manual"), (),
+        TargetDef("authenticity", ("authentic", "fake"),
+                  ("stand_in_panel", "stand_in_annotator", "import", "manual", "manual_panel"), (),
                   feature_set="profile_numeric", model_family="gbdt", nightly=True, swipe=("fake", "authentic"), threshold_folds=5,
                   derived=("audience_type",)),
         # MEX-A3T 2019's classes. Labels come from the bio's stated occupation, so the model reads

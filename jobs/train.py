@@ -133,6 +133,20 @@ def _linear_layer(coef: np.ndarray, intercept: np.ndarray) -> list[tuple[np.ndar
     a logistic output of P(classes[1]) for one row, a softmax for k."""
     return [(np.ascontiguousarray(coef.T, dtype=np.float64), np.asarray(intercept, dtype=np.float64).ravel())]
 
+def correction_users(y: np.ndarray, probs: np.ndarray, ids: np.ndarray, panel: set[int],
+                     strata_weights: dict[int, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+    """(labels, probabilities, weights, what they are) of the users the correction matrix is
+    measured on, from the held-out and out-of-fold users given: the panel's when it has any
+    (unweighted: a random sample is the population's), else all of them, weighted by strata."""
+    if panel:
+        keep = np.isin(ids, np.fromiter(panel, dtype=np.int64, count=len(panel)))
+        if keep.any():
+            return y[keep], probs[keep], None, f"panel ({int(keep.sum())} users)"
+    if strata_weights is not None:
+        return y, probs, np.array([strata_weights.get(int(u), 1.0) for u in ids]), "stratified sample, reweighted"
+    return y, probs, None, "held-out and out-of-fold users"
+
+
 def class_weights(y: np.ndarray, n_classes: int, balance: float) -> np.ndarray | None:
     """Per-user weights (1 / class share) ** balance, mean 1: 0 leaves the classes as they come,
     1 weighs every class alike; None when there is nothing to reweigh."""
@@ -354,9 +368,12 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
     table: dict[str, dict] = baselines(split, tdef.baselines) if with_baselines else {}
     results = {}
     report_root = Path(report_dir or PROJECT_ROOT / "reports") / target / str(config.run_date)
-    from jobs.hand_labels import stratum_weights
+    from jobs.hand_labels import panel_users, stratum_weights
 
-    strata_weights = stratum_weights(spark, config, target)  # hand-labelled users stand for their strata
+    # Audiences' correction is measured on a random panel when the target has one; otherwise
+    # hand-labelled users stand for their strata by weight.
+    panel = panel_users(spark, config, target)
+    strata_weights = None if panel else stratum_weights(spark, config, target)
     for kind in models:
         model, metrics, probs, info = fit_and_evaluate(kind, split, vocab_features, hidden, seed, max_iter,
                                                        min_accuracy, features, tdef)
@@ -367,9 +384,9 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         if "out_of_fold" in info:  # in cross_fitted_training_probs' order: fitting, then calibration users
             y_q, p_q = np.concatenate([y_q, info["out_of_fold"][0]]), np.vstack([p_q, info.pop("out_of_fold")[1]])
             ids_q = np.concatenate([ids_q, split.fit["user_id"].to_numpy(), split.calibration["user_id"].to_numpy()])
-        w_q = None if strata_weights is None else np.array([strata_weights.get(int(u), 1.0) for u in ids_q])
+        y_q, p_q, w_q, measured_on = correction_users(y_q, p_q, ids_q, panel, strata_weights)
         model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date),
-                      "quantification": quantification_matrices(y_q, p_q, classes, w_q)}
+                      "quantification": {**quantification_matrices(y_q, p_q, classes, w_q), "measured_on": measured_on}}
         folder = report_root / kind
         arts = figures(split.y("test"), probs, classes, folder, kind)
         (folder / "quantification.json").write_text(json.dumps(model.meta["quantification"]))

@@ -13,7 +13,8 @@ import importlib
 
 LABELLERS = {"facebook_link": "jobs.labellers.facebook_link", "stated_occupation": "jobs.labellers.stated_occupation",
              "stated_location": "jobs.labellers.stated_location",
-             "stand_in_annotator": "jobs.labellers.stand_in_annotator"}
+             "stand_in_annotator": "jobs.labellers.stand_in_annotator",
+             "stand_in_panel": "jobs.labellers.stand_in_panel"}
 
 
 def labeller(source: str):

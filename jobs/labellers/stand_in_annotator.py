@@ -36,11 +36,13 @@ def newest_truth(config: PipelineConfig) -> str | None:
     return nights[-1] if nights else None
 
 
-def answers(queue: DataFrame, truth: DataFrame, target: str, classes: list[str]) -> DataFrame:
-    """(user_id, status, label, evidence): the truth's answer, the other class where the annotator errs."""
+def answers(queue: DataFrame, truth: DataFrame, target: str, classes: list[str],
+            salt: str = "stand-in-errors") -> DataFrame:
+    """(user_id, status, label, evidence): the truth's answer, the other class where the annotator
+    errs. `salt` picks which answers err: another salt is another, independent look."""
     hard = F.coalesce(F.col("dormant"), F.lit(False)) | (F.coalesce(F.col("fake_quality"), F.lit("")) == "high")
     rate = F.when(hard, HARD_ERROR_RATE).otherwise(ERROR_RATE)
-    errs = F.pmod(F.xxhash64(F.lit("stand-in-errors"), "user_id"), F.lit(1_000_000)) < rate * 1_000_000
+    errs = F.pmod(F.xxhash64(F.lit(salt), "user_id"), F.lit(1_000_000)) < rate * 1_000_000
     columns = [c for c in ("dormant", "fake_quality") if c in truth.columns]
     truth = truth.select("user_id", TRUTH_ANSWERS[target]().alias("truth"),
                          *[F.col(c) for c in ("is_fake", *columns)])
