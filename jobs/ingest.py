@@ -2,11 +2,12 @@
 
 landing/<date>/source=profiles|posts|labels (JSON lines), source=fb_profiles|follows (CSV lines)
   -> profiles (newest snapshot wins), posts, fb_profiles, follows, labels (imported: source
-     'import'), and quarantine for every rejected record with its reason; then user_texts (each
-     profile with its captions) is rebuilt when profiles or posts changed. A bad record never
-     stops the job; rerunning the same files changes nothing. Landing files are UTF-8: a line
-     that is not is quarantined as invalid_utf8, and a file that is mostly not fails the job
-     (ENCODING_ERROR_SHARE), since that is a file in another encoding, not a few bad records.
+     'import'), images (the media files posts name: jobs.media), and quarantine for every rejected
+     record with its reason; then user_texts (each profile with its captions) is rebuilt when
+     profiles or posts changed. A bad record never stops the job; rerunning the same files
+     changes nothing. Landing files are UTF-8: a line that is not is quarantined as invalid_utf8,
+     and a file that is mostly not fails the job (ENCODING_ERROR_SHARE), since that is a file in
+     another encoding, not a few bad records.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import click
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import texts
+from jobs import media, texts
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
 from jobs.targets import SOURCE_PRIORITY, TARGETS
@@ -223,7 +224,8 @@ def posts_from_records(parsed: DataFrame, run_date) -> DataFrame:
             .withColumn("caption_truncated", caption_over_limit(F.col("caption")))
             .withColumn("caption", F.when(F.col("caption_truncated"), F.substring("caption", 1, L.CAPTION_LIMIT))
                         .otherwise(F.col("caption")))
-            .withColumn("record_hash", _content_hash("post_id", "user_id", "taken_at", "caption", "like_count", "comment_count"))
+            .withColumn("record_hash", _content_hash("post_id", "user_id", "taken_at", "caption", "like_count", "comment_count",
+                                                     "media_file"))
             .withColumn("ingest_run", F.lit(run_date).cast("date")))
     return newest_per_key(good, ["post_id"])
 
@@ -345,6 +347,10 @@ def run(spark: SparkSession, config: PipelineConfig) -> dict:
             posts = posts_from_records(parsed, run_date)
             counts = delta_io.upsert_newest(spark, config, "posts", posts)
             counts["captions_truncated"] = totals["over_limit"]
+            started_media = time.perf_counter()
+            media_summary, media_rejects = media.ingest_night(spark, config, parsed.where(F.col("reason").isNull()))
+            quarantined.append(media_rejects)
+            summary["media"] = {**media_summary, "seconds": round(time.perf_counter() - started_media, 2)}
         elif source == "fb_profiles":
             counts = delta_io.upsert_newest(spark, config, "fb_profiles", fb_profiles_from_records(parsed, run_date))
         elif source == "labels":

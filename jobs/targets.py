@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobs.regions import REGIONS
 from world import vocab as world_vocab
 
 # Higher wins when a user has labels from several sources for one target.
 # A panel (a simple random sample, jobs.labellers.stand_in_panel) outranks the stratified sample of the
 # same kind: a user in both keeps the panel's label, so the panel stays whole.
 SOURCE_PRIORITY = {"manual_panel": 7, "manual": 6, "import": 5, "facebook_link": 4, "stated_occupation": 3,
-                   "stated_location": 2, "stand_in_panel": 1, "stand_in_annotator": 0}
+                   "stated_location": 2, "stated_region": 2, "stand_in_panel": 1, "stand_in_annotator": 0}
 
 # char3 is left out: its 3-grams are all in char, and counting them twice measurably hurt.
 TEXT_FAMILIES = ("hashtag", "mention", "word", "char", "emoji", "bio_word", "bio_char", "name_word", "name_char")
@@ -129,6 +130,13 @@ TARGETS: dict[str, TargetDef] = {
         # only what users post; eight classes leave many users below 90% accuracy.
         TargetDef("occupation", tuple(world_vocab.OCCUPATIONS), ("stated_occupation", "import", "manual"),
                   CAPTION_FAMILIES, vocab_family="all", min_accuracy=0.6, max_uncertain_share=0.99, nightly=True),
+        # MEX-A3T 2019 has six regions of Mexico; the project's users live in 36 countries, so
+        # the six are world regions (jobs.regions: continents). Labels are stated locations mapped
+        # to their continent; read like country's (bio without its statements, newest captions).
+        # Its text model is the reference the image model (issue 26) is fused with.
+        TargetDef("region", REGIONS, ("stated_region", "import", "manual"), CAPTION_FAMILIES + ("bio_word", "bio_char"),
+                  vocab_family="all", recent_captions=5, model_family="logreg", min_accuracy=0.9, threshold_folds=5,
+                  max_uncertain_share=0.95),
     )
 }
 

@@ -35,6 +35,7 @@ POST_FIELDS: list[tuple[str, str, bool]] = [
     ("caption", "string", False),
     ("like_count", "bigint", False),
     ("comment_count", "bigint", False),
+    ("media_file", "string", False),
     ("fetched_at", "timestamp", True),
 ]
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from pyspark.sql.types import (
     ArrayType,
+    BinaryType,
     BooleanType,
     DateType,
     DoubleType,
@@ -97,9 +98,27 @@ POSTS = TableSpec(
         _f("caption_truncated", BooleanType(), False),
         _f("like_count", LongType()),
         _f("comment_count", LongType()),
+        _f("media_file", StringType(), doc="the post's downloaded image, relative to the night's landing folder "
+                                           "(null: not fetched); decoded in `images`"),
         _f("fetched_at", TimestampType(), False),
         _f("record_hash", LongType(), False, "xxhash64 of the content"),
         _f("source_file", StringType()),
+        _f("ingest_run", DateType(), False),
+    ]),
+)
+
+IMAGES = TableSpec(
+    name="images",
+    description="Post images decoded from the landing's media files (jobs.media), resized to one size; "
+                "posts.media_file names each. A file that cannot be read is quarantined (source 'media').",
+    key=("media_file",),
+    stats_columns=("media_file", "content_hash"),
+    schema=StructType([
+        _f("media_file", StringType(), False, "path relative to the night's landing folder, as posts name it"),
+        _f("content_hash", StringType(), False, "sha256 of the file: one picture posted by many users shares it"),
+        _f("width", IntegerType(), False, "of the file, before resizing"),
+        _f("height", IntegerType(), False),
+        _f("pixels", BinaryType(), False, "RGB bytes, row-major, IMAGE_SIZE x IMAGE_SIZE x 3 (jobs.media)"),
         _f("ingest_run", DateType(), False),
     ]),
 )
@@ -140,7 +159,7 @@ QUARANTINE = TableSpec(
     key=("source", "record_hash", "reason"),
     partition_by=("source",),
     schema=StructType([
-        _f("source", StringType(), False, "profiles / posts / fb_profiles / follows / labels"),
+        _f("source", StringType(), False, "profiles / posts / media / fb_profiles / follows / labels"),
         _f("source_file", StringType()),
         _f("raw", StringType(), doc="the line as delivered; for a JSON record that parsed but failed a value "
                                     "check (missing or negative field), the record re-serialised from its declared fields"),
@@ -290,7 +309,7 @@ PREDICTIONS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (PROFILES, POSTS, USER_TEXTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS,
+    for t in (PROFILES, POSTS, IMAGES, USER_TEXTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS,
               AUDIENCE_DEMOGRAPHICS)
 }
 

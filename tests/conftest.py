@@ -91,3 +91,14 @@ def trained(spark, gender_world):
 
     return train.run(spark, gender_world, models=target_def("gender").model_families, register="mlp1", hidden=32,
                      max_iter=15)
+
+
+# Files that take longest, collected first: the suite runs on two pytest-xdist workers, one file
+# to a worker at a time (--dist loadfile), so a long file started last would leave one worker idle.
+SLOW_FIRST = ("test_dag_runs.py", "test_country.py", "test_hand_labels.py", "test_standalone_cluster.py",
+              "test_mutual_info.py", "test_feature_sets.py", "test_train.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the rest keep their order

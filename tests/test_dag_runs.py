@@ -89,8 +89,8 @@ def test_nightly_run_on_a_tiny_world_succeeds_and_fills_predictions(airflow_worl
     printed = result["stdout"].splitlines()
     assert any(line.split()[:2] == ["gender.train", "success"] and "macro_f1:" in line for line in printed), printed
     assert any(line.split()[:2] == ["gender.labels", "success"] and "female:" in line for line in printed), printed
-    # one line per task (four target groups, most skipped), the Airflow and Spark output in the log
-    assert len(printed) < 60 and (root / "logs" / "run.log").stat().st_size > 10_000
+    # one line per task (every target group, most skipped), the Airflow and Spark output in the log
+    assert len(printed) < len(result["tasks"]) + 10 and (root / "logs" / "run.log").stat().st_size > 10_000
 
 
 def test_an_injected_failing_task_ends_the_run_failed(airflow_world):

@@ -30,7 +30,8 @@ def test_dagbag_imports_without_errors(dagbag):
 def test_one_group_per_target_after_one_ingest(dagbag):
     dag = dagbag.dags["demographics_nightly"]
     down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert ["gender", "gender_name", "country", "occupation"] == [t for t in runnable_targets() if t != "authenticity"]
+    assert ["gender", "gender_name", "country", "occupation", "region"] == [
+        t for t in runnable_targets() if t != "authenticity"]
     for a, b in (("wants_world", "generate_world"), ("generate_world", "ingest")):
         assert b in down[a], (a, b)
     for target in runnable_targets():

@@ -47,14 +47,17 @@ def test_the_queue_takes_every_stratum_in_turn(spark, world):
 
 
 class Terminal:
-    """A tmux session of its own (own server socket) running one command."""
+    """A tmux session of its own (own server socket: a second terminal never meets the first's
+    server while it shuts down) running one command."""
 
     def __init__(self, name: str, command: str):
-        self.socket, self.name = f"hand-labels-test-{os.getpid()}", name
+        self.socket, self.name = f"hand-labels-test-{os.getpid()}-{name}", name
         self.tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "40", command)
 
     def tmux(self, *args) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True).stdout
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True)
+        assert done.returncode == 0, f"tmux {args[0]}: {done.stderr}"
+        return done.stdout
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.name)

@@ -30,7 +30,7 @@ def test_broken_records_land_in_quarantine_with_their_reasons(spark, world):
     cfg, summary = world
     reasons = {r["reason"] for r in _table(spark, cfg, "quarantine").select("reason").distinct().collect()}
     assert {"malformed_json", "missing:id", "wrong_type:follower_count", "negative:media_count", "invalid_utf8",
-            "missing:user_id", "wrong_type:fb_id", "missing:followee_id"} <= reasons
+            "missing:user_id", "wrong_type:fb_id", "missing:followee_id", "media_missing", "media_unreadable"} <= reasons
     total_bad = sum(sum(s["quarantined"].values()) for k, s in summary.items() if k not in ("quarantine", "user_texts"))
     assert summary["quarantine"]["inserted"] == total_bad
     assert summary["posts"]["captions_truncated"] >= 1
@@ -69,13 +69,14 @@ def test_rerun_changes_nothing(spark, world):
     from delta.tables import DeltaTable
 
     texts_version = DeltaTable.forPath(spark, cfg.table_path("user_texts")).history(1).first()["version"]
-    before = {t: _table(spark, cfg, t).count() for t in ("profiles", "posts", "fb_profiles", "follows", "quarantine")}
+    before = {t: _table(spark, cfg, t).count() for t in ("profiles", "posts", "images", "fb_profiles", "follows", "quarantine")}
     again = ingest.run(spark, cfg)
     assert again["user_texts"].get("unchanged") is True
     assert DeltaTable.forPath(spark, cfg.table_path("user_texts")).history(1).first()["version"] == texts_version
     for source in ("profiles", "posts", "fb_profiles"):
         assert again[source]["inserted"] == 0 and again[source]["updated"] == 0
     assert again["follows"]["inserted"] == 0 and again["quarantine"]["inserted"] == 0
+    assert again["media"]["decoded"] == 0 and before["images"] > 0
     after = {t: _table(spark, cfg, t).count() for t in before}
     assert after == before
 

@@ -3,7 +3,8 @@
 Layout: <landing>/<run_date>/source=<name>/part-*.txt, one record a line:
   profiles, posts: JSON lines with Instagram's field names
   fb_profiles, follows: CSV lines (a header line opens every chunk, as concatenated exports do)
-  _truth: JSON lines of the hidden truth (gender, country, is_fake, occupation); evaluations only.
+  _truth: JSON lines of the hidden truth (gender, country, region, is_fake, occupation); evaluations only.
+<landing>/<run_date>/media/<xx>/<hash>.png: post images (world.images), named by posts' media_file.
 
 Users are generated in fixed-size chunks, each from its own RNG stream (seed, chunk), so the
 world is the same whatever the parallelism. A share of records is deliberately broken; a broken
@@ -21,7 +22,8 @@ import click
 import numpy as np
 
 from jobs import occupations as occ
-from world import follows as follow_graph, places, vocab as wv
+from jobs.regions import region_of
+from world import follows as follow_graph, images, places, vocab as wv
 from runtime.config import PipelineConfig, demo_namespace
 from runtime.task_summary import echo_summary
 
@@ -236,12 +238,16 @@ def _iso(ts: dt.datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> list[tuple[str, str]]:
-    """All landing lines of users [chunk*CHUNK_USERS, ...): a list of (source, line)."""
+def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date,
+                   night_folder: Path | None = None) -> list[tuple[str, str]]:
+    """All landing lines of users [chunk*CHUNK_USERS, ...): a list of (source, line). With a
+    night folder, the images of the users whose media was fetched are written under it
+    (world.images) and their posts name them."""
     rng = np.random.default_rng([seed, chunk])
     occ_rng = np.random.default_rng([seed, chunk, 1])  # its own stream: the rest of the world stays as it was
     loc_rng = np.random.default_rng([seed, chunk, 2])  # locations' own stream, likewise
     hard_rng = np.random.default_rng([seed, chunk, 3])  # authenticity's hard cases, likewise
+    pictures = images.UserMedia(seed, chunk, night_folder)  # images draw from a stream of their own
     lo, hi = chunk * CHUNK_USERS, min(n_users, (chunk + 1) * CHUNK_USERS)
     codes, cw = _country_table()
     night = dt.datetime.combine(run_date, dt.time(0, 0))
@@ -335,6 +341,8 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
             anonymous = False
         elif not is_fake and not dormant and full_name and bio and len(real_faces) < 500:
             real_faces.append((full_name, bio))
+        region = region_of(home)
+        pictures.start_user(region, occupation, gender)
         external_url = None
         if not is_fake and rng.random() < 0.15:
             external_url = [f"https://linktr.ee/{username}", f"https://{username.strip('_.')}.com",
@@ -379,7 +387,7 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
         out.extend(_broken_profile_copies(rng, profile, line))
         out.append(("_truth", json.dumps({"user_id": uid, "gender": gender, "country": country, "home": home, "language": lang,
                                           "is_fake": is_fake, "occupation": occupation, "interests": topics,
-                                          "fake_quality": quality, "dormant": dormant},
+                                          "fake_quality": quality, "dormant": dormant, "region": region},
                                          ensure_ascii=False)))
 
         n_posts = 0 if profile["is_private"] else (int(rng.poisson(1)) if is_fake else min(12, int(rng.poisson(7))))
@@ -393,6 +401,9 @@ def generate_chunk(seed: int, chunk: int, n_users: int, run_date: dt.date) -> li
                     "comment_count": int(rng.lognormal(1, 1.2)), "fetched_at": _iso(fetched)}
             if rng.random() < BROKEN_RATE / 4:  # an enormous caption: a good post, kept cut to the limit
                 post["caption"] = (caption + " ") * (60000 // (len(caption) + 1) + 1)
+            media_file = None if dormant else pictures.post_media()
+            if media_file:
+                post["media_file"] = media_file
             pline = json.dumps(post, ensure_ascii=False)
             # A dormant user's posts are drawn all the same (the rest of the world stays as it was), never written.
             posts = [pline]
@@ -473,18 +484,19 @@ def run(spark, config: PipelineConfig, users: int = 100_000, seed: int = 7) -> d
     n_chunks = math.ceil(users / CHUNK_USERS)
     run_date = config.run_date
     out_schema = StructType([StructField("source", StringType()), StructField("value", StringType())])
+    root = Path(config.landing) / run_date.isoformat()
+    night_folder = root  # the overwrite below empties it before any task writes an image
 
     def gen(batches):
         import pandas as pd
 
         for batch in batches:
             for chunk in batch["chunk"]:
-                rows = generate_chunk(seed, int(chunk), users, run_date)
+                rows = generate_chunk(seed, int(chunk), users, run_date, night_folder)
                 yield pd.DataFrame(rows, columns=["source", "value"])
 
     n_parts = min(n_chunks, spark.sparkContext.defaultParallelism * 4)
     chunks = spark.range(0, n_chunks, 1, n_parts).withColumnRenamed("id", "chunk")
-    root = Path(config.landing) / run_date.isoformat()
     (chunks.mapInPandas(gen, out_schema)
      .write.mode("overwrite").partitionBy("source").option("compression", "none").text(str(root)))
     broken = root / "source=profiles" / "part-broken-utf8.txt"

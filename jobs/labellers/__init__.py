@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 
 LABELLERS = {"facebook_link": "jobs.labellers.facebook_link", "stated_occupation": "jobs.labellers.stated_occupation",
-             "stated_location": "jobs.labellers.stated_location",
+             "stated_location": "jobs.labellers.stated_location", "stated_region": "jobs.labellers.stated_region",
              "stand_in_annotator": "jobs.labellers.stand_in_annotator",
              "stand_in_panel": "jobs.labellers.stand_in_panel"}
 

@@ -8,6 +8,8 @@ not outcomes. The reason given for an unlabelled user is its address's when it h
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -38,25 +40,32 @@ def mask_bio(bio: str | None) -> str | None:
     return without_statements(bio)
 
 
-def _label_batches(batches, classes, other):
+def country_class(classes) -> Callable[[str], str | None]:
+    """ISO country -> itself when a class, else OTHER when the target has it, else None."""
+    classes = set(classes)
+    other = "OTHER" if "OTHER" in classes else None
+    return lambda iso: iso if iso in classes else other
+
+
+def _label_batches(batches, class_of):
     import pandas as pd
 
     for batch in batches:
         out = [stated_country(a, b) for a, b in zip(batch["business_address_json"], batch["biography"])]
-        labels = [None if iso is None else (iso if iso in classes else other) for _, iso, _ in out]
+        labels = [None if iso is None else class_of(iso) for _, iso, _ in out]
         yield pd.DataFrame({"user_id": batch["user_id"].to_numpy(), "status": [o[0] for o in out],
                             "label": labels,
                             "evidence": [f"{ev} -> {iso}" if iso else ev for _, iso, ev in out]})
 
 
-def location_outcomes(profiles: DataFrame, classes) -> DataFrame:
-    """(user_id, status, label, evidence) of every profile stating a place; an ISO country
-    outside `classes` is labelled OTHER when the target has it, else `not_a_class`."""
-    classes = tuple(classes)
-    other = "OTHER" if "OTHER" in classes else None
+def location_outcomes(profiles: DataFrame, classes, class_of=None) -> DataFrame:
+    """(user_id, status, label, evidence) of every profile stating a place; the stated ISO
+    country becomes the class `class_of` gives (default country_class(classes)), a country it
+    gives none for is `not_a_class`."""
+    class_of = class_of or country_class(classes)
     stating = (profiles.where((F.length("biography") > 0) | F.col("business_address_json").isNotNull())
                .select("user_id", "biography", "business_address_json"))
-    out = (stating.mapInPandas(lambda it: _label_batches(it, set(classes), other), OUTCOME_SCHEMA)
+    out = (stating.mapInPandas(lambda it: _label_batches(it, class_of), OUTCOME_SCHEMA)
            .where(F.col("status") != "no_statement"))
     return out.withColumn("status", F.when((F.col("status") == "labelled") & F.col("label").isNull(), "not_a_class")
                           .otherwise(F.col("status")))
