@@ -36,7 +36,7 @@ $(UV):
 	touch $@
 
 # numba kernels compiled once into the cache every process shares (udfs/__init__.py).
-.cache/numba/.warm: .venv/.synced-bytecode udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py udfs/trees.py
+.cache/numba/.warm: .venv/.synced-bytecode udfs/__init__.py udfs/kernels.py udfs/tokenizer.py udfs/warm.py udfs/trees.py udfs/image_cnn.py
 	$(PY) -m udfs.warm
 	touch $@
 

@@ -1,6 +1,6 @@
 """The ingest's peer: Spark's own JSON and CSV readers writing a night's landing files straight to
-Delta (no checks, no quarantine, no dedup, no user_texts), the least any Spark ingest of these
-files costs on this machine.
+Delta (no checks, no quarantine, no dedup, no user_texts; media files copied as bytes, not
+decoded), the least any Spark ingest of these files costs on this machine.
 
 The bench runs it in its own warm JVM and, through this CLI, as a fresh process, timed from launch
 to exit like a nightly task:
@@ -21,6 +21,7 @@ def ingest_floor(spark, config, scratch: str) -> dict[str, float]:
     """Copy every landing source into a Delta table under `scratch` (removed afterwards);
     returns each source's seconds."""
     from jobs import ingest
+    from jobs.media import MEDIA_FOLDER
 
     shutil.rmtree(scratch, ignore_errors=True)
     seconds = {}
@@ -34,6 +35,12 @@ def ingest_floor(spark, config, scratch: str) -> dict[str, float]:
             started = time.perf_counter()
             df.write.format("delta").save(f"{scratch}/{source}")
             seconds[source] = round(time.perf_counter() - started, 1)
+        media = config.landing_path(MEDIA_FOLDER)
+        if Path(media).exists():  # the posts' picture files, copied as bytes (ingest decodes them)
+            started = time.perf_counter()
+            (spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(media)
+             .write.format("delta").save(f"{scratch}/media"))
+            seconds["media"] = round(time.perf_counter() - started, 1)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return seconds

@@ -38,6 +38,12 @@ def main() -> None:
             "value": np.array([0.0, -1.0, 1.0]), "roots": np.array([0], np.int32)}
     predict_trees(np.array([0, 1], np.int64), np.array([0], np.int32), np.array([0.3]), tree, 1, 2)
     predict_trees(np.array([0, 1], np.int64), np.array([0], np.int32), np.array([0.3]), tree, 1, 3)
+    from udfs.image_cnn import predict_groups
+
+    convs = {"conv0.0": np.ones((3, 3, 3, 3, 2), np.float32), "conv0.1": np.zeros(2, np.float32),
+             "dense.0": np.ones((2, 2), np.float32), "dense.1": np.zeros(2, np.float32),
+             "a.0": np.ones((2, 2), np.float32), "a.1": np.zeros(2, np.float32)}
+    predict_groups(np.zeros((1, 2, 4, 4, 3), np.uint8), np.ones((1, 2), np.float32), convs, 1, ("a",))
     print(f"numba kernels compiled into {NUMBA_CACHE_DIR} in {time.perf_counter() - started:.1f} s")
 
 

@@ -1,0 +1,74 @@
+"""The image model on groups of pictures drawn like the world's: it learns what the pictures lean
+to, a head without labels costs nothing, and padding is zeros with a mask."""
+import numpy as np
+import pytest
+
+from jobs.image_groups import GROUP_SIZE, group_arrays
+from jobs.image_model import NO_LABEL, build_model, fit, head_metrics, predict
+from world import images
+
+
+def _groups(n_users: int, seed: int):
+    """Users of two regions (EU, AS) and two genders, 3 to 11 pictures each, like world.images'."""
+    rng = np.random.default_rng(seed)
+    regions, genders = rng.integers(0, 2, n_users), rng.integers(0, 2, n_users)
+    pixel_lists = []
+    for r, g in zip(regions, genders):
+        style = images.user_style(rng, ("EU", "AS")[r], "arts", ("female", "male")[g])
+        pixel_lists.append([images.render(rng, style).tobytes() for _ in range(int(rng.integers(3, GROUP_SIZE + 1)))])
+    volumes, mask = group_arrays(pixel_lists)
+    # region classes are ("AF", "AS", "EU", "NA", "OC", "SA"): EU = 2, AS = 1
+    return volumes, mask, {"gender": genders, "region": np.where(regions == 0, 2, 1),
+                           "occupation": np.full(n_users, NO_LABEL)}
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    volumes, mask, targets = _groups(360, seed=1)
+    fit_rows, val_rows = slice(0, 240), slice(240, 280)
+    model = build_model(seed=3)
+    history = fit(model, volumes[fit_rows], mask[fit_rows], {h: t[fit_rows] for h, t in targets.items()},
+                  (volumes[val_rows], mask[val_rows], {h: t[val_rows] for h, t in targets.items()}), epochs=6)
+    return model, history, volumes, mask, targets
+
+
+def test_the_image_model_learns_what_pictures_lean_to_and_ignores_unlabelled_heads(fitted):
+    model, history, volumes, mask, targets = fitted
+    assert np.isfinite(history["loss"]).all() and history["loss"][-1] < history["loss"][0]
+    held = slice(280, 360)
+    probs = predict(model, volumes[held], mask[held])
+    assert {h: p.shape for h, p in probs.items()} == {"gender": (80, 2), "region": (80, 6), "occupation": (80, 8)}
+    assert np.allclose(probs["occupation"].sum(axis=1), 1, atol=1e-5)
+    got = head_metrics({h: t[held] for h, t in targets.items()}, probs)
+    assert "occupation" not in got  # no labels: not judged
+    # Region's hue is the strongest leaning the world gives pictures.
+    assert got["region"]["model"]["accuracy"] > got["region"]["majority"]["accuracy"] + 0.15, got
+
+
+def test_groups_are_padded_with_zeros_and_masked():
+    volumes, mask, _ = _groups(5, seed=2)
+    real = mask.sum(axis=1).astype(int)
+    assert ((3 <= real) & (real <= GROUP_SIZE)).all()
+    for i, n in enumerate(real):
+        assert mask[i, :n].all() and not mask[i, n:].any()
+        assert volumes[i, n:].max(initial=0) == 0 and volumes[i, :n].max() > 0
+    with pytest.raises(ValueError):
+        group_arrays([[b"short"]])
+
+
+def test_numba_scoring_equals_keras_on_the_exported_weights(fitted):
+    from jobs.image_model import FILTERS, IMAGE_HEADS, exported_weights
+    from udfs.image_cnn import predict_groups
+
+    model, _, volumes, mask, _ = fitted
+    rows = slice(280, 310)
+    want = predict(model, volumes[rows], mask[rows])
+    got = predict_groups(volumes[rows], mask[rows], exported_weights(model), len(FILTERS), IMAGE_HEADS)
+    for head in IMAGE_HEADS:
+        assert np.abs(got[head] - want[head]).max() < 1e-4, head
+    # A group of one picture and one of that picture with padding after it are the same user.
+    one = volumes[280:281].copy()
+    one[:, 1:] = 0
+    single = predict_groups(one, np.eye(1, volumes.shape[1], dtype=np.float32), exported_weights(model), len(FILTERS),
+                            IMAGE_HEADS)
+    assert np.abs(single["region"] - predict(model, one, np.eye(1, volumes.shape[1], dtype=np.float32))["region"]).max() < 1e-4
