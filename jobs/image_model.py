@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import reduce
 import shutil
 import tempfile
 import time
@@ -50,7 +51,7 @@ def labelled_groups(groups: DataFrame, labels: DataFrame, heads=IMAGE_HEADS) -> 
     for head in heads:
         tdef = target_def(head)
         out = out.join(labelled_users(labels, tdef).withColumnRenamed("label", f"label_{head}"), "user_id", "left")
-    has_label = F.coalesce(*[F.col(f"label_{h}").isNotNull() for h in heads], F.lit(False))
+    has_label = reduce(lambda a, b: a | b, [F.col(f"label_{h}").isNotNull() for h in heads])
     test = is_test_user(F.col("user_id"))
     return out.withColumns({"has_label": has_label, "is_test": test,
                             "is_calibration": ~test & is_calibration_user(F.col("user_id"))})

@@ -145,3 +145,31 @@ def test_a_users_group_is_their_newest_pictures_padded_with_a_mask(spark):
     volumes, mask = group_arrays([groups[1]["pixels"], groups[2]["pixels"]])
     assert volumes.shape == (2, GROUP_SIZE, side, side, 3) and mask.tolist()[1] == [1.0] + [0.0] * (GROUP_SIZE - 1)
     assert volumes[0, 0].min() == 12 and volumes[1, 1:].max() == 0
+
+
+def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spark, world, tmp_path, monkeypatch):
+    import os
+
+    import mlflow
+
+    from jobs import image_model, labels
+    from tests.conftest import warehouse_beside
+
+    cfg, _ = world
+    own = warehouse_beside(cfg, tmp_path)
+    for table in ("images", "fb_profiles"):
+        os.symlink(cfg.table_path(table), own.table_path(table))
+    for target in image_model.IMAGE_HEADS:
+        labels.run(spark, own, target)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("DEMOGRAPHICS_MLFLOW", str(tmp_path / "mlflow"))
+    summary = image_model.run(spark, own, epochs=2)
+    assert summary["fitting_users"] > 200 and all(n > 0 for n in summary["labelled_per_head"].values())
+    assert set(summary["test"]) == set(image_model.IMAGE_HEADS)
+    truth = summary["truth"]
+    assert set(truth) == set(image_model.IMAGE_HEADS)
+    # Judged on users it was not fitted on: far more than it was fitted on (most users state nothing).
+    assert all(truth[h]["image"]["users"] > summary["fitting_users"] for h in image_model.IMAGE_HEADS)
+    assert all(0 <= truth[h]["image"]["macro_f1"] <= 1 for h in image_model.IMAGE_HEADS)
+    runs = mlflow.search_runs(experiment_names=["demographics-image_groups"])
+    assert len(runs) == 1 and runs["metrics.region_test_macro_f1"].notna().all()
