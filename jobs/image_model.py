@@ -151,10 +151,29 @@ def _to_local(df: DataFrame, columns) -> pd.DataFrame:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def fused(text: np.ndarray, image: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Late fusion of two calibrated posteriors of one user taken as independent evidence:
+    p(c | text, image) ∝ p(c | text) p(c | image) / p(c), the prior counted once."""
+    joint = np.clip(text, 1e-9, 1) * np.clip(image, 1e-9, 1) / np.clip(prior, 1e-9, 1)
+    return joint / joint.sum(axis=1, keepdims=True)
+
+
+def head_priors(targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per head, the class shares of its labelled fitting users (add-one smoothed): the prior
+    both models learnt."""
+    out = {}
+    for head, y in targets.items():
+        n = len(target_def(head).classes)
+        counts = np.bincount(y[y != NO_LABEL], minlength=n) + 1.0
+        out[head] = counts / counts.sum()
+    return out
+
+
 def truth_comparison(spark: SparkSession, config: PipelineConfig, frame: pd.DataFrame,
-                     probs: dict[str, np.ndarray]) -> dict | None:
+                     probs: dict[str, np.ndarray], priors: dict[str, np.ndarray]) -> dict | None:
     """On a generated world: per head, image-only against the truth on the authentic users not
-    fitted on, next to the night's text predictions of the same users (when there are any)."""
+    fitted on, next to the night's text predictions of the same users (when there are any) and
+    their fusion."""
     from jobs.labellers.stand_in_annotator import newest_truth
 
     folder = newest_truth(config)
@@ -179,6 +198,7 @@ def truth_comparison(spark: SparkSession, config: PipelineConfig, frame: pd.Data
             text_probs = np.array([[text[(head, u)].get(c, 0.0) for c in classes] for u in ids[with_text]])
             row["text"] = _f1(y[with_text], text_probs, classes)
             row["image_same_users"] = _f1(y[with_text], probs[head][keep][with_text], classes)
+            row["fused"] = _f1(y[with_text], fused(text_probs, probs[head][keep][with_text], priors[head]), classes)
         out[head] = row
     return out
 
@@ -209,7 +229,8 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
                "labelled_per_head": {h: int((t[fitting] != NO_LABEL).sum()) for h, t in targets.items()},
                "history": history,
                "test": head_metrics({h: t[test] for h, t in targets.items()}, {h: p[test] for h, p in probs.items()}),
-               "truth": truth_comparison(spark, config, frame, probs)}
+               "truth": truth_comparison(spark, config, frame, probs,
+                                         head_priors({h: t[fitting] for h, t in targets.items()}))}
     summary["seconds"] = round(time.perf_counter() - started, 1)
     if log:
         _log(model, summary, epochs, seed)

@@ -72,3 +72,15 @@ def test_numba_scoring_equals_keras_on_the_exported_weights(fitted):
     single = predict_groups(one, np.eye(1, volumes.shape[1], dtype=np.float32), exported_weights(model), len(FILTERS),
                             IMAGE_HEADS)
     assert np.abs(single["region"] - predict(model, one, np.eye(1, volumes.shape[1], dtype=np.float32))["region"]).max() < 1e-4
+
+
+def test_fusion_counts_the_prior_once_and_agreeing_evidence_grows():
+    from jobs.image_model import fused
+
+    prior = np.array([0.8, 0.2])
+    # An uninformative image model (its posterior is the prior) leaves the text's posterior as it is.
+    text = np.array([[0.3, 0.7], [0.9, 0.1]])
+    assert np.allclose(fused(text, np.tile(prior, (2, 1)), prior), text)
+    # Two models each at 0.6 for the minority class against a 0.2 prior: together far surer.
+    both = fused(np.array([[0.4, 0.6]]), np.array([[0.4, 0.6]]), prior)
+    assert np.isclose(both[0, 1], 0.9) and np.allclose(both.sum(axis=1), 1)  # 0.6·0.6/0.2 against 0.4·0.4/0.8
