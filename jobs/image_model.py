@@ -151,11 +151,30 @@ def _to_local(df: DataFrame, columns) -> pd.DataFrame:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def fused(text: np.ndarray, image: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Late fusion of two calibrated posteriors of one user taken as independent evidence:
-    p(c | text, image) ∝ p(c | text) p(c | image) / p(c), the prior counted once."""
-    joint = np.clip(text, 1e-9, 1) * np.clip(image, 1e-9, 1) / np.clip(prior, 1e-9, 1)
+def fused(text: np.ndarray, image: np.ndarray, prior: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """Late fusion of two posteriors of one user taken as independent evidence:
+    p(c | text, image) ∝ p(c | text) (p(c | image) / p(c)) ** weight, the prior counted once and
+    the image's evidence tempered by its calibration weight (image_weight)."""
+    ratio = (np.clip(image, 1e-9, 1) / np.clip(prior, 1e-9, 1)) ** weight
+    joint = np.clip(text, 1e-9, 1) * ratio
     return joint / joint.sum(axis=1, keepdims=True)
+
+
+WEIGHT_GRID = np.linspace(0, 2, 41)
+
+
+def image_weight(image: np.ndarray, y: np.ndarray, prior: np.ndarray) -> float:
+    """The weight of the image's evidence that calibrates it best on held-out labelled users:
+    the w minimising the log loss of prior · (p_image / prior) ** w. Read from the image model
+    and its own validation users only (the text model's probabilities of labelled users are
+    in-sample); an image head that learnt nothing gets w near 0 and leaves the text as it is."""
+    seen = y != NO_LABEL
+    if not seen.any():
+        return 0.0
+    uniform_text = np.tile(prior, (int(seen.sum()), 1))  # fusing with the prior alone: the image model calibrated
+    losses = [-np.mean(np.log(fused(uniform_text, image[seen], prior, w)[np.arange(seen.sum()), y[seen]]))
+              for w in WEIGHT_GRID]
+    return float(WEIGHT_GRID[int(np.argmin(losses))])
 
 
 def head_priors(targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -170,7 +189,8 @@ def head_priors(targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def truth_comparison(spark: SparkSession, config: PipelineConfig, frame: pd.DataFrame,
-                     probs: dict[str, np.ndarray], priors: dict[str, np.ndarray]) -> dict | None:
+                     probs: dict[str, np.ndarray], priors: dict[str, np.ndarray],
+                     weights: dict[str, float]) -> dict | None:
     """On a generated world: per head, image-only against the truth on the authentic users not
     fitted on, next to the night's text predictions of the same users (when there are any) and
     their fusion."""
@@ -198,7 +218,8 @@ def truth_comparison(spark: SparkSession, config: PipelineConfig, frame: pd.Data
             text_probs = np.array([[text[(head, u)].get(c, 0.0) for c in classes] for u in ids[with_text]])
             row["text"] = _f1(y[with_text], text_probs, classes)
             row["image_same_users"] = _f1(y[with_text], probs[head][keep][with_text], classes)
-            row["fused"] = _f1(y[with_text], fused(text_probs, probs[head][keep][with_text], priors[head]), classes)
+            row["fused"] = _f1(y[with_text], fused(text_probs, probs[head][keep][with_text], priors[head],
+                                                   weights[head]), classes)
         out[head] = row
     return out
 
@@ -228,9 +249,10 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
                "test_users": int(test.sum()),
                "labelled_per_head": {h: int((t[fitting] != NO_LABEL).sum()) for h, t in targets.items()},
                "history": history,
-               "test": head_metrics({h: t[test] for h, t in targets.items()}, {h: p[test] for h, p in probs.items()}),
-               "truth": truth_comparison(spark, config, frame, probs,
-                                         head_priors({h: t[fitting] for h, t in targets.items()}))}
+               "test": head_metrics({h: t[test] for h, t in targets.items()}, {h: p[test] for h, p in probs.items()})}
+    priors = head_priors({h: t[fitting] for h, t in targets.items()})
+    summary["image_weight"] = {h: image_weight(probs[h][val], targets[h][val], priors[h]) for h in IMAGE_HEADS}
+    summary["truth"] = truth_comparison(spark, config, frame, probs, priors, summary["image_weight"])
     summary["seconds"] = round(time.perf_counter() - started, 1)
     if log:
         _log(model, summary, epochs, seed)

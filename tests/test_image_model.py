@@ -84,3 +84,16 @@ def test_fusion_counts_the_prior_once_and_agreeing_evidence_grows():
     # Two models each at 0.6 for the minority class against a 0.2 prior: together far surer.
     both = fused(np.array([[0.4, 0.6]]), np.array([[0.4, 0.6]]), prior)
     assert np.isclose(both[0, 1], 0.9) and np.allclose(both.sum(axis=1), 1)  # 0.6·0.6/0.2 against 0.4·0.4/0.8
+
+
+def test_an_image_head_that_learnt_nothing_weighs_nothing_in_the_fusion():
+    from jobs.image_model import image_weight
+
+    rng = np.random.default_rng(4)
+    prior = np.array([0.5, 0.5])
+    y = rng.integers(0, 2, 2000)
+    noise = rng.dirichlet([2, 2], 2000)  # confident-looking posteriors unrelated to the class
+    assert image_weight(noise, y, prior) <= 0.1
+    right = np.where(y[:, None] == np.arange(2), 0.7, 0.3)  # 70% sure, always right: worth more than once
+    assert image_weight(right, y, prior) > 1
+    assert image_weight(noise, np.full(2000, -1), prior) == 0.0  # no labels: no weight
