@@ -93,10 +93,10 @@ def trained(spark, gender_world):
                      max_iter=15)
 
 
-# Files that take longest, collected first: the suite runs on two pytest-xdist workers, one file
-# to a worker at a time (--dist loadfile), so a long file started last would leave one worker idle.
-SLOW_FIRST = ("test_dag_runs.py", "test_country.py", "test_hand_labels.py", "test_standalone_cluster.py",
-              "test_mutual_info.py", "test_feature_sets.py", "test_train.py")
+# Files that take longest, collected first: the suite runs on pytest-xdist workers, one file to a
+# worker at a time (--dist loadfile), so a long file started last would leave the others idle.
+SLOW_FIRST = ("test_dag_runs.py", "test_standalone_cluster.py", "test_hand_labels.py", "test_country.py",
+              "test_feature_sets.py", "test_mutual_info.py", "test_media.py", "test_ingest_e2e.py", "test_train.py")
 
 
 def pytest_collection_modifyitems(items):
