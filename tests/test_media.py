@@ -163,7 +163,7 @@ def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spa
         labels.run(spark, own, target)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.setenv("DEMOGRAPHICS_MLFLOW", str(tmp_path / "mlflow"))
-    summary = image_model.run(spark, own, epochs=2)
+    summary = image_model.run(spark, own, epochs=1)
     assert summary["fitting_users"] > 200 and all(n > 0 for n in summary["labelled_per_head"].values())
     assert set(summary["test"]) == set(image_model.IMAGE_HEADS)
     truth = summary["truth"]
