@@ -161,9 +161,14 @@ def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spa
         os.symlink(cfg.table_path(table), own.table_path(table))
     for target in image_model.IMAGE_HEADS:
         labels.run(spark, own, target)
+    previous_uri = mlflow.get_tracking_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.setenv("DEMOGRAPHICS_MLFLOW", str(tmp_path / "mlflow"))
-    summary = image_model.run(spark, own, epochs=1)
+    try:
+        summary = image_model.run(spark, own, epochs=1)
+        runs = mlflow.search_runs(experiment_names=["demographics-image_groups"])
+    finally:  # mlflow's tracking URI is process-wide: the worker's next tests use their own store
+        mlflow.set_tracking_uri(previous_uri)
     assert summary["fitting_users"] > 200 and all(n > 0 for n in summary["labelled_per_head"].values())
     assert set(summary["test"]) == set(image_model.IMAGE_HEADS)
     truth = summary["truth"]
@@ -171,5 +176,4 @@ def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spa
     # Judged on users it was not fitted on: far more than it was fitted on (most users state nothing).
     assert all(truth[h]["image"]["users"] > summary["fitting_users"] for h in image_model.IMAGE_HEADS)
     assert all(0 <= truth[h]["image"]["macro_f1"] <= 1 for h in image_model.IMAGE_HEADS)
-    runs = mlflow.search_runs(experiment_names=["demographics-image_groups"])
     assert len(runs) == 1 and runs["metrics.region_test_macro_f1"].notna().all()
