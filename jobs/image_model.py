@@ -91,15 +91,19 @@ def build_model(heads=IMAGE_HEADS, group_size: int = GROUP_SIZE, size: int = IMA
     return model
 
 
+def _masked(targets: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """Per head: labels with NO_LABEL as class 0, and weights 0 where there is no label."""
+    return ({h: np.maximum(t, 0) for h, t in targets.items()},
+            {h: (t != NO_LABEL).astype(np.float32) for h, t in targets.items()})
+
+
 def fit(model, volumes, mask, targets: dict[str, np.ndarray], val, epochs: int, batch_size: int = 32):
     """Masked multi-task fit: a row without a head's label weighs 0 in that head's loss."""
     import keras
 
-    y = {h: np.maximum(t, 0) for h, t in targets.items()}
-    w = {h: (t != NO_LABEL).astype(np.float32) for h, t in targets.items()}
     val_volumes, val_mask, val_targets = val
-    val_data = ({"volume": val_volumes, "mask": val_mask}, {h: np.maximum(t, 0) for h, t in val_targets.items()},
-                {h: (t != NO_LABEL).astype(np.float32) for h, t in val_targets.items()})
+    y, w = _masked(targets)
+    val_data = ({"volume": val_volumes, "mask": val_mask}, *_masked(val_targets))
     stop = keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)
     history = model.fit({"volume": volumes, "mask": mask}, y, sample_weight=w, validation_data=val_data,
                         epochs=epochs, batch_size=batch_size, callbacks=[stop], verbose=0, shuffle=True)

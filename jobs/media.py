@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -70,10 +71,9 @@ def _decode_batches(batches):
         yield pd.DataFrame(rows, columns=DECODED.fieldNames())
 
 
-def media_files(spark: SparkSession, night_folder: str) -> DataFrame:
+def media_files(spark: SparkSession, media_folder: str) -> DataFrame:
     """The night's media files: (media_file relative to the night's folder, path, content)."""
-    files = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
-             .load(f"{night_folder}/{MEDIA_FOLDER}"))
+    files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(media_folder)
     return files.select(F.regexp_extract("path", rf"/({MEDIA_FOLDER}/.+)$", 1).alias("media_file"), "path", "content")
 
 
@@ -100,16 +100,14 @@ def image_rows(decoded: DataFrame, run_date) -> DataFrame:
 def ingest_night(spark: SparkSession, config: PipelineConfig, referenced: DataFrame) -> tuple[dict, DataFrame]:
     """Decode the night's referenced media files `images` lacks; returns (summary, quarantine rows,
     cached: the caller writes and unpersists them)."""
-    referenced = referenced.where(F.col("media_file").isNotNull()).select("media_file").distinct()
+    referenced = referenced.where(F.col("media_file").isNotNull())
     if delta_io.table_exists(spark, config, "images"):
         known = delta_io.read_table(spark, config, "images").select("media_file")
         referenced = referenced.join(known, "media_file", "left_anti")
-    folder = config.landing_path(MEDIA_FOLDER).rsplit("/", 1)[0]
-    try:
+    folder = config.landing_path(MEDIA_FOLDER)
+    if Path(folder).exists():
         files = media_files(spark, folder)
-    except Exception as err:  # no media folder this night: every reference is missing
-        if "PATH_NOT_FOUND" not in str(err) and "does not exist" not in str(err):
-            raise
+    else:  # no media this night: every reference is missing
         files = spark.createDataFrame([], "media_file string, path string, content binary")
     decoded = decoded_media(referenced, files).cache()
     counts = delta_io.insert_missing(spark, config, "images", image_rows(decoded, config.run_date), unique=True)
