@@ -549,7 +549,7 @@ def bench_score(spark, cfg, users):
 
 
 def bench_audience(spark, cfg, scales):
-    """(audience) gender shares of every account's followers, fakes removed first, over the
+    """(audience) gender shares of every account's followers, fakes first, over the
     world's follows at 1x and k x (copies of every edge under new account ids: more groups, the
     same members), written to a no-op sink; next to its floor in the same run: the same join
     and group-by, counting only (no terms, no interval). Needs the score section's predictions."""
@@ -562,7 +562,7 @@ def bench_audience(spark, cfg, scales):
     predictions = delta_io.read_table(spark, cfg, "predictions").where(F.col("run_date") == F.lit(cfg.run_date))
     gender = predictions.where(F.col("target") == "gender")
     authentic = predictions.where((F.col("target") == "authenticity") & (F.col("label") == "authentic")).select("user_id")
-    corrections = audience.corrections_of(gender, "gender")
+    corrections, joint = audience.counting_corrections(predictions, gender, "gender", "gender", True)
     members = audience.account_members(delta_io.read_table(spark, cfg, "follows")).cache()
     edges = members.count()
     groups = members.select("group_id").distinct().count()
@@ -571,8 +571,9 @@ def bench_audience(spark, cfg, scales):
         for i in range(1, k):
             copies = copies.unionByName(members.withColumn("group_id", F.concat(F.col("group_id"), F.lit(f"#{i}"))))
         with step(f"audience_gender_{k}x", edges_count=edges * k, groups_count=groups * k):
-            audience.group_shares(copies, gender, authentic, "gender", list(target_def("gender").classes),
-                                  corrections).write.format("noop").mode("overwrite").save()
+            audience.group_shares(copies, gender, audience.authenticity_of(predictions), "gender",
+                                  list(target_def("gender").classes), joint or corrections,
+                                  fakes_first=joint is not None).write.format("noop").mode("overwrite").save()
         with step(f"audience_floor_{k}x", edges_count=edges * k, groups_count=groups * k):
             (copies.join(gender.select("user_id", "label"), "user_id", "left").join(
                 authentic.withColumn("a", F.lit(1)), "user_id", "left")

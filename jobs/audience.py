@@ -6,16 +6,23 @@ target's class shares corrected for the classifier's errors, with 95% intervals 
   python -m jobs.audience show --account NAME      (or --hashtag TAG)
 
 Members: an account's followers (`follows`); a hashtag's contributors, the users who posted it
-in the WINDOW_DAYS before the night. Fakes first: every target but authenticity is counted
-among the members the authenticity model calls authentic, and its correction was estimated on
-labelled users, who are authentic; the authentic share itself is corrected the same way, among
-every scored member. A target whose definition names an audience_from (gender: gender_name) is
-counted with that model's predictions and correction, when it ran tonight. Shares by CC, ACC
-and PACC (jobs.quantification); `share`, `low`, `high` are the product's pick (PACC). Work:
-members' terms by one mapInArrow (numpy per batch, not per group), one group-by of their means
-and mean squares, then the clip, interval and tier by a second mapInArrow, numpy over every
-group of a batch at once -- nothing per group on the driver. (As Spark column arithmetic, 37
-classes' intervals made a plan the analyser did not finish planning in 4 minutes.)
+in the WINDOW_DAYS before the night. Fakes first: every target but authenticity is a share of
+the authentic members. Dropping the members the authenticity model calls fake is not enough: the
+fakes it lets through carry predictions of the target too, and an audience with many bought fakes
+is pulled toward their mix. So the target is corrected jointly with authenticity
+(jobs.quantification.fakes_first: classes [fake, *classes], every member both models scored), the
+matrix built here from the two models' held-out users (train's held_out.npz): the target's
+held-out users with the authenticity model's P(fake) of them, and the authenticity correction's
+labelled fakes with the target's posteriors of them. Models logged before held-out users were
+kept are counted the old way (predicted authentic members, the target's own correction). The
+authentic share itself is corrected by its own model's correction, among every scored member.
+A target whose definition names an audience_from (gender: gender_name) is counted with that
+model's predictions and correction, when it ran tonight. Shares by CC, ACC and PACC; `share`,
+`low`, `high` are the product's pick (PACC). Work: members' terms by one mapInArrow (numpy per
+batch, not per group), one group-by of their means, squares and products, then the clip,
+interval and tier by a second mapInArrow, numpy over every group of a batch at once -- nothing
+per group on the driver. (As Spark column arithmetic, 37 classes' intervals made a plan the
+analyser did not finish planning in 4 minutes.)
 
 Reliability, stated in every row: `tier` high (>= 1,000 members counted and the interval's
 half-width <= 3 points), medium (>= 200 and <= 10 points), suppressed otherwise, with the
@@ -33,16 +40,19 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-from jobs.quantification import METHODS, Z95, clip_normalise
+from jobs.quantification import (METHODS, Z95, fakes_first, group_estimates, member_rows, member_terms as member_terms_of,
+                                  method_correction)
 from jobs.targets import audience_counters, target_def
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
+from udfs.model import HELD_OUT_FILE
 
 WINDOW_DAYS = 30
 MIN_MEMBERS = 200
 MAX_HALF_WIDTH = 0.10
 HIGH_MEMBERS, HIGH_HALF_WIDTH = 1000, 0.03
 PICK = "pacc"
+MAX_JOINT_USERS = 20_000  # the counted model's held-out users a fakes-first matrix is measured on, at most
 HASHTAG = r"(?U)#(\w+)"
 
 
@@ -62,60 +72,89 @@ def hashtag_members(posts: DataFrame, run_date, window_days: int = WINDOW_DAYS) 
 
 def _terms_schema(k: int) -> StructType:
     fields = [StructField("group_kind", StringType()), StructField("group_id", StringType()),
-              StructField("model_version", StringType())]
-    fields += [StructField(f"{m}_{j}", DoubleType()) for m in METHODS for j in range(k)]
+              StructField("model_version", StringType()), StructField("correction_key", StringType()),
+              StructField("authentic", DoubleType())]
+    fields += [StructField(name, DoubleType()) for name in _term_names(k)]
     return StructType(fields)
 
 
+def _term_names(k: int) -> list[str]:
+    return [f"{m}_{x}" for m in METHODS for x in [*(f"t{j}" for j in range(k)), "s", "lead"]]
+
+
 def member_terms(batches, classes: list[str], corrections: dict[str, dict]):
-    """Per member: its CC onehot, ACC and PACC terms (z), in numpy per Arrow batch."""
+    """Per member: its terms t (every class), s and lead for every method (jobs.quantification),
+    in numpy per Arrow batch; a member with a P(fake) column gets the fakes-first joint row."""
     import pyarrow as pa
 
     k = len(classes)
-    inverses = {v: {m: np.asarray(c[m]["inverse"]) for m in ("acc", "pacc")} for v, c in corrections.items()}
+    parts = {key: {m: method_correction(c, m, k) for m in METHODS} for key, c in corrections.items()}
+    schema = pa.schema([(f.name, pa.string() if isinstance(f.dataType, StringType) else pa.float64())
+                        for f in _terms_schema(k).fields])
     for batch in batches:
         probs = np.column_stack([batch.column(f"p_{j}").to_numpy(zero_copy_only=False) for j in range(k)]).astype(np.float64)
-        versions = np.asarray(batch.column("model_version").to_pylist(), dtype=object)
-        onehot = np.eye(k)[probs.argmax(axis=1)] if len(probs) else np.zeros((0, k))
-        terms = {"cc": onehot, "acc": np.zeros_like(onehot), "pacc": np.zeros_like(onehot)}
-        for version in set(versions):
-            rows = versions == version
-            terms["acc"][rows] = onehot[rows] @ inverses[version]["acc"]
-            terms["pacc"][rows] = probs[rows] @ inverses[version]["pacc"]
-        arrays = [batch.column("group_kind"), batch.column("group_id"), batch.column("model_version")]
-        arrays += [pa.array(terms[m][:, j]) for m in METHODS for j in range(k)]
-        yield pa.RecordBatch.from_arrays(arrays, schema=pa.schema([(f.name, pa.string() if i < 3 else pa.float64())
-                                                                   for i, f in enumerate(_terms_schema(k).fields)]))
+        names = batch.schema.names
+        fake = batch.column("p_fake").to_numpy(zero_copy_only=False).astype(np.float64) if "p_fake" in names else None
+        keys = np.asarray(batch.column("correction_key").to_pylist(), dtype=object)
+        terms = {name: np.zeros(len(probs)) for name in _term_names(k)}
+        for key in set(keys):
+            rows = keys == key
+            for m in METHODS:
+                t, total, lead = member_terms_of(member_rows(m, probs[rows], None if fake is None else fake[rows]), parts[key][m])
+                for j in range(k):
+                    terms[f"{m}_t{j}"][rows] = t[:, j]
+                terms[f"{m}_s"][rows], terms[f"{m}_lead"][rows] = total, lead
+        authentic = np.ones(len(probs)) if fake is None else (fake <= 0.5).astype(np.float64)
+        arrays = [batch.column("group_kind"), batch.column("group_id"), batch.column("model_version"),
+                  batch.column("correction_key"), pa.array(authentic)]
+        arrays += [pa.array(terms[name]) for name in _term_names(k)]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def group_shares(members: DataFrame, predictions: DataFrame, authentic: DataFrame | None, target: str,
-                 classes: list[str], corrections: dict[str, dict], model_name: str | None = None) -> DataFrame:
+def group_shares(members: DataFrame, predictions: DataFrame, authenticity: DataFrame | None, target: str,
+                 classes: list[str], corrections: dict[str, dict], model_name: str | None = None,
+                 fakes_first: bool = False) -> DataFrame:
     """Long rows (group, target, class) with counts, every method's share and interval, tier;
-    predictions are model_name's (default: the target's own)."""
+    predictions are model_name's (default: the target's own). `authenticity` (user_id,
+    auth_label, p_fake, auth_version): None for the authenticity target itself (every scored
+    member counts). With it, fakes first: `fakes_first` counts every member scored by both models
+    with the joint correction (keys "version|authenticity version"), else only the members
+    predicted authentic with the target's own (keys: its versions)."""
     k = len(classes)
     scored = predictions.select("user_id", "label", "model_version",
                                 *[F.col("probabilities")[c].cast("double").alias(f"p_{j}") for j, c in enumerate(classes)])
     joined = members.join(scored, "user_id", "left")
-    if authentic is not None:
-        joined = joined.join(authentic.select("user_id", F.lit(True).alias("is_authentic")), "user_id", "left")
-    else:  # the authenticity target itself: every scored member counts
+    if authenticity is not None:
+        joined = joined.join(authenticity, "user_id", "left").withColumn("is_authentic", F.col("auth_label") == "authentic")
+    else:
         joined = joined.withColumn("is_authentic", F.col("label").isNotNull())
     counts = joined.groupBy("group_kind", "group_id").agg(
         F.count("*").alias("members"), F.count("label").alias("scored"),
         F.count(F.when(F.col("is_authentic"), 1)).alias("predicted_authentic"),
         F.count(F.when(F.col("is_authentic") & (F.col("label") == "uncertain"), 1)).alias("uncertain"))
-    counted = joined.where(F.col("is_authentic") & F.col("label").isNotNull()).select(
-        "group_kind", "group_id", "model_version", *[f"p_{j}" for j in range(k)])
+    probs = [f"p_{j}" for j in range(k)]
+    if fakes_first:
+        counted = joined.where(F.col("label").isNotNull() & F.col("p_fake").isNotNull()).select(
+            "group_kind", "group_id", "model_version", F.concat_ws("|", "model_version", "auth_version").alias("correction_key"),
+            "p_fake", *probs)
+    else:
+        counted = joined.where(F.col("is_authentic") & F.col("label").isNotNull()).select(
+            "group_kind", "group_id", "model_version", F.col("model_version").alias("correction_key"), *probs)
     terms = counted.mapInArrow(lambda b: member_terms(b, classes, corrections), _terms_schema(k))
-    aggs = [F.count("*").alias("n"), F.first("model_version").alias("model_version"),
-            F.countDistinct("model_version").alias("model_versions")]
+    aggs = [F.count("*").alias("n"), F.sum("authentic").alias("counted"), F.first("model_version").alias("model_version"),
+            F.countDistinct("model_version").alias("model_versions"), F.first("correction_key").alias("correction_key")]
     for m in METHODS:
+        aggs += [F.avg(f"{m}_s").alias(f"{m}_s"), F.avg(F.col(f"{m}_s") ** 2).alias(f"{m}_s2"),
+                 F.avg(f"{m}_lead").alias(f"{m}_lead")]
         for j in range(k):
-            aggs += [F.avg(f"{m}_{j}").alias(f"{m}_mean_{j}"), F.avg(F.col(f"{m}_{j}") ** 2).alias(f"{m}_sq_{j}")]
+            t = F.col(f"{m}_t{j}")
+            aggs += [F.avg(t).alias(f"{m}_t{j}"), F.avg(t ** 2).alias(f"{m}_t2{j}"), F.avg(t * F.col(f"{m}_s")).alias(f"{m}_ts{j}")]
     means = terms.groupBy("group_kind", "group_id").agg(*aggs)
     wide = counts.join(means, ["group_kind", "group_id"], "left")
     model_name = model_name or target
-    return wide.mapInArrow(lambda b: group_rows(b, target, classes, corrections, model_name), table_spec_without_date())
+    method = f"{PICK}_fakes_first" if fakes_first else PICK
+    return wide.mapInArrow(lambda b: group_rows(b, target, classes, corrections, model_name, method),
+                           table_spec_without_date())
 
 
 def table_spec_without_date() -> StructType:
@@ -124,36 +163,42 @@ def table_spec_without_date() -> StructType:
     return StructType([f for f in table_spec("audience_demographics").schema.fields if f.name != "run_date"])
 
 
-def group_rows(batches, target: str, classes: list[str], corrections: dict[str, dict], model_name: str):
-    """Aggregated groups (counts, means and mean squares of the members' terms) -> the table's
-    long rows, vectorised over the groups of each batch: clip and renormalise, the interval
-    (members' variance + the matrix's), the tier."""
+def group_rows(batches, target: str, classes: list[str], corrections: dict[str, dict], model_name: str,
+               method: str = PICK):
+    """Aggregated groups (counts, means of the members' terms, their squares and products) -> the
+    table's long rows, vectorised over the groups of each batch (jobs.quantification's
+    group_estimates): shares, intervals, the tier."""
     import pyarrow as pa
 
     k = len(classes)
     names = [f.name for f in table_spec_without_date().fields]
+    parts = {key: {m: method_correction(c, m, k) for m in METHODS} for key, c in corrections.items()}
     for batch in batches:
         g = batch.num_rows
         col = lambda name: batch.column(name).to_numpy(zero_copy_only=False)  # noqa: E731
-        n = np.nan_to_num(col("n").astype(np.float64))
+        num = lambda name: np.nan_to_num(col(name).astype(np.float64))  # noqa: E731
+        n = num("n")
+        keys = np.asarray(batch.column("correction_key").to_pylist(), dtype=object)
         versions = np.asarray(batch.column("model_version").to_pylist(), dtype=object)
         out = {}
         for m in METHODS:
-            mean = np.column_stack([np.nan_to_num(col(f"{m}_mean_{j}").astype(np.float64)) for j in range(k)])
-            square = np.column_stack([np.nan_to_num(col(f"{m}_sq_{j}").astype(np.float64)) for j in range(k)])
-            share = clip_normalise(mean)
-            matrix_var = np.zeros((g, k))
-            if m != "cc":
-                for version in set(versions) - {None}:
-                    rows = versions == version
-                    matrix_var[rows] = (share[rows] ** 2) @ np.asarray(corrections[version][m]["matrix_variance"])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                member_var = np.where(n[:, None] > 0, (square - mean ** 2) / np.maximum(n, 1)[:, None], 0.0)
-            sd = np.sqrt(np.maximum(member_var + matrix_var, 0.0))
+            stack = lambda x: np.column_stack([num(f"{m}_{x}{j}") for j in range(k)]) if g else np.zeros((0, k))  # noqa: E731
+            size = k + max([parts[key][m]["offset"] for key in set(keys) - {None}] or [0])
+            var = {x: np.zeros((g, size, k)) for x in ("a", "b")}
+            var["d"] = np.zeros((g, size))
+            offset = 0
+            for key in set(keys) - {None}:
+                rows, part = keys == key, parts[key][m]
+                offset = part["offset"]
+                var["a"][rows] = np.asarray(part["matrix_variance"])
+                var["b"][rows] = np.asarray(part["matrix_variance_b"])
+                var["d"][rows] = np.asarray(part["matrix_variance_d"])
+            share, sd = group_estimates(n, stack("t"), stack("t2"), stack("ts"), num(f"{m}_s"), num(f"{m}_s2"),
+                                        num(f"{m}_lead"), var["a"], var["b"], var["d"], offset)
             out[m] = (share, np.clip(share - Z95 * sd, 0, 1), np.clip(share + Z95 * sd, 0, 1))
-        counted = n.astype(np.int64)
+        counted = num("counted").astype(np.int64)
         scored = col("scored").astype(np.int64)
-        half = (out[PICK][2] - out[PICK][1]).max(axis=1) / 2
+        half = (out[PICK][2] - out[PICK][1]).max(axis=1) / 2 if g else np.zeros(0)
         reason = np.full(g, None, dtype=object)
         reason[half > MAX_HALF_WIDTH] = "interval_wider_than_10_points"
         reason[counted < MIN_MEMBERS] = "fewer_than_200_members"
@@ -161,7 +206,7 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
         reason[scored == 0] = "no_scored_members"
         tier = np.where(reason != None, "suppressed",  # noqa: E711 (elementwise)
                         np.where((counted >= HIGH_MEMBERS) & (half <= HIGH_HALF_WIDTH), "high", "medium"))
-        several = col("model_versions").astype(np.float64) > 1
+        several = num("model_versions") > 1
         version = np.array([None if v is None else ("several" if s else v) for v, s in zip(versions, several)], dtype=object)
         shown, some = tier != "suppressed", counted > 0
         columns = {name: [] for name in names}
@@ -176,7 +221,7 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
                     columns[f"{m}_{x}"].append(np.where(some, values[:, j], np.nan))
             for x, values in zip(("share", "low", "high"), out[PICK]):
                 columns[x].append(np.where(shown, values[:, j], np.nan))
-            columns["method"].append(np.full(g, PICK, dtype=object))
+            columns["method"].append(np.full(g, method, dtype=object))
             columns["model_version"].append(version)
             columns["model_name"].append(np.full(g, model_name, dtype=object))
             columns["tier"].append(tier)
@@ -193,18 +238,77 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def corrections_of(predictions: DataFrame, target: str) -> dict[str, dict]:
-    """model version -> its correction (jobs.quantification.matrices), from each version's artifact."""
+def correction_folder(target: str, version: str) -> Path:
     from jobs.score import resolve_champion
 
+    folder, _, _ = resolve_champion(target, f"models:/{target}/{version}")
+    return Path(folder)
+
+
+def corrections_of(predictions: DataFrame, target: str) -> dict[str, dict]:
+    """model version -> its correction (jobs.quantification.matrices), from each version's artifact."""
     versions = [r["model_version"] for r in predictions.select("model_version").distinct().collect()]
     out = {}
     for version in versions:
-        folder, _, _ = resolve_champion(target, f"models:/{target}/{version}")
-        meta = json.loads((Path(folder) / "model.json").read_text()).get("meta", {})
+        meta = json.loads((correction_folder(target, version) / "model.json").read_text()).get("meta", {})
         if "quantification" not in meta:
             raise ValueError(f"models:/{target}/{version} carries no quantification matrices: retrain it")
         out[version] = meta["quantification"]
+    return out
+
+
+def held_out_of(target: str, version: str) -> dict | None:
+    """The users a model version's correction was measured on (train's held_out.npz), if logged."""
+    path = correction_folder(target, version) / HELD_OUT_FILE
+    if not path.exists():
+        return None
+    with np.load(path) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
+def probabilities_of(predictions: DataFrame, users: np.ndarray, classes: list[str]) -> dict[int, np.ndarray]:
+    """user id -> tonight's probabilities of a few (held-out) users, collected to the driver."""
+    spark = predictions.sparkSession
+    ids = spark.createDataFrame([(int(u),) for u in users], "user_id long")
+    rows = predictions.join(F.broadcast(ids), "user_id").select(
+        "user_id", *[F.col("probabilities")[c].cast("double").alias(c) for c in classes]).collect()
+    return {r["user_id"]: np.array([r[c] for c in classes], dtype=np.float64) for r in rows}
+
+
+def fakes_first_corrections(predictions: DataFrame, auth_predictions: DataFrame, target: str,
+                            classes: list[str]) -> dict[str, dict] | None:
+    """"version|authenticity version" -> the joint correction (quantification.fakes_first) of every
+    pair of versions scored tonight, or None when a version logged no held-out users (trained
+    before they were kept: then the members predicted authentic are counted, as before).
+      the target's rows: its held-out users, P(fake) by the authenticity model -- out of fold for
+        the users it was trained on, tonight's for the rest;
+      the fake row: the authenticity correction's labelled fakes, their out-of-fold P(fake) and
+        the target's posteriors of them tonight."""
+    auth_classes = list(target_def("authenticity").classes)
+    fake_index = auth_classes.index("fake")
+    pairs = [(r["v"], r["a"]) for r in predictions.select("user_id", F.col("model_version").alias("v")).join(
+        auth_predictions.select("user_id", F.col("model_version").alias("a")), "user_id").select("v", "a").distinct().collect()]
+    out = {}
+    for version, auth_version in pairs:
+        mine, auth = held_out_of(target, version), held_out_of("authenticity", auth_version)
+        if mine is None or auth is None:
+            return None
+        if len(mine["y"]) > MAX_JOINT_USERS:  # enough for the matrix; fewer to collect (a fixed draw: reruns agree)
+            chosen = np.sort(np.random.default_rng(0).choice(len(mine["y"]), MAX_JOINT_USERS, replace=False))
+            mine = {name: (a[chosen] if a.ndim else a) for name, a in mine.items()}
+        auth_oof = dict(zip(auth["user_id"].tolist(), auth["probabilities"][:, fake_index]))
+        tonight = probabilities_of(auth_predictions.where(F.col("model_version") == auth_version), mine["user_id"], auth_classes)
+        fake_of = np.array([auth_oof.get(u, tonight[u][fake_index] if u in tonight else np.nan) for u in mine["user_id"].tolist()])
+        keep = ~np.isnan(fake_of)
+        is_fake = auth["y"] == fake_index
+        fakes = auth["user_id"][is_fake]
+        theirs = probabilities_of(predictions.where(F.col("model_version") == version), fakes, classes)
+        scored_fakes = np.array([u in theirs for u in fakes.tolist()], dtype=bool)
+        out[f"{version}|{auth_version}"] = fakes_first(
+            mine["y"][keep], mine["probabilities"][keep], fake_of[keep],
+            np.array([theirs[u] for u in fakes[scored_fakes].tolist()]).reshape(-1, len(classes)),
+            auth["probabilities"][is_fake][scored_fakes, fake_index], classes,
+            mine["weight"][keep] if mine["weighted"] else None, auth["weight"][is_fake][scored_fakes] if auth["weighted"] else None)
     return out
 
 
@@ -213,6 +317,24 @@ def counted_with(target: str, tonight: list[str]) -> str:
     when that ran tonight, else its own (the rows name it)."""
     source = target_def(target).audience_from
     return source if source in tonight else target
+
+
+def authenticity_of(predictions: DataFrame) -> DataFrame:
+    """(user_id, auth_label, p_fake, auth_version): the authenticity model's outputs, as
+    group_shares counts fakes first with them."""
+    return predictions.where(F.col("target") == "authenticity").select(
+        "user_id", F.col("label").alias("auth_label"), F.col("probabilities")["fake"].cast("double").alias("p_fake"),
+        F.col("model_version").alias("auth_version"))
+
+
+def counting_corrections(predictions: DataFrame, mine: DataFrame, target: str, counter: str,
+                         with_authenticity: bool) -> tuple[dict[str, dict], dict[str, dict] | None]:
+    """(the counted model's own corrections, the fakes-first joint ones or None) of a target."""
+    corrections = corrections_of(mine, counter)
+    if target == "authenticity" or not with_authenticity:
+        return corrections, None
+    auth = predictions.where(F.col("target") == "authenticity")
+    return corrections, fakes_first_corrections(mine, auth, counter, list(target_def(target).classes))
 
 
 def run(spark: SparkSession, config: PipelineConfig, targets: list[str] | None = None) -> dict:
@@ -225,23 +347,24 @@ def run(spark: SparkSession, config: PipelineConfig, targets: list[str] | None =
         raise RuntimeError(f"no predictions for {config.run_date}: run score first")
     members = account_members(delta_io.read_table(spark, config, "follows")).unionByName(
         hashtag_members(delta_io.read_table(spark, config, "posts"), config.run_date)).cache()
-    authentic = None
-    if "authenticity" in tonight:
-        authentic = predictions.where((F.col("target") == "authenticity") & (F.col("label") == "authentic")).select("user_id")
+    authenticity = authenticity_of(predictions) if "authenticity" in tonight else None
     summary = {"run_date": str(config.run_date), "targets": {}}
     for target in [t for t in targets if t not in audience_counters()]:
         tdef = target_def(target)
         counter = counted_with(target, tonight)
         mine = predictions.where(F.col("target") == counter)
-        corrections = corrections_of(mine, counter)
-        rows = group_shares(members, mine, None if target == "authenticity" else authentic, target,
-                            list(tdef.classes), corrections, counter).withColumn("run_date", F.lit(config.run_date).cast("date"))
+        corrections, joint = counting_corrections(predictions, mine, target, counter, authenticity is not None)
+        rows = group_shares(members, mine, None if target == "authenticity" else authenticity, target,
+                            list(tdef.classes), joint or corrections, counter, fakes_first=joint is not None)
+        rows = rows.withColumn("run_date", F.lit(config.run_date).cast("date"))
         delta_io.replace_where(config, "audience_demographics", rows,
                                f"run_date = '{config.run_date}' AND target = '{target}'")
         written = (delta_io.read_table(spark, config, "audience_demographics")
                    .where((F.col("run_date") == F.lit(config.run_date)) & (F.col("target") == target)))
         summary["targets"][target] = {
-            "counted_with": counter, "model_versions": sorted(corrections), "fakes_removed": target != "authenticity" and authentic is not None,
+            "counted_with": counter, "model_versions": sorted(corrections),
+            "fakes": ("not counted" if target == "authenticity" else "no authenticity tonight" if authenticity is None
+                      else "joint correction (fakes_first)" if joint else "predicted fakes dropped (models without held-out users)"),
             "groups_by_tier": {r["tier"]: r["count"] for r in written.where(F.col("class") == tdef.classes[0])
                                .groupBy("tier").count().collect()}}
     members.unpersist()

@@ -134,17 +134,27 @@ def _linear_layer(coef: np.ndarray, intercept: np.ndarray) -> list[tuple[np.ndar
     return [(np.ascontiguousarray(coef.T, dtype=np.float64), np.asarray(intercept, dtype=np.float64).ravel())]
 
 def correction_users(y: np.ndarray, probs: np.ndarray, ids: np.ndarray, panel: set[int],
-                     strata_weights: dict[int, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
-    """(labels, probabilities, weights, what they are) of the users the correction matrix is
-    measured on, from the held-out and out-of-fold users given: the panel's when it has any
-    (unweighted: a random sample is the population's), else all of them, weighted by strata."""
+                     strata_weights: dict[int, float] | None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str, np.ndarray]:
+    """(labels, probabilities, weights, what they are, user ids) of the users the correction
+    matrix is measured on, from the held-out and out-of-fold users given: the panel's when it has
+    any (unweighted: a random sample is the population's), else all of them, weighted by strata."""
     if panel:
         keep = np.isin(ids, np.fromiter(panel, dtype=np.int64, count=len(panel)))
         if keep.any():
-            return y[keep], probs[keep], None, f"panel ({int(keep.sum())} users)"
+            return y[keep], probs[keep], None, f"panel ({int(keep.sum())} users)", ids[keep]
     if strata_weights is not None:
-        return y, probs, np.array([strata_weights.get(int(u), 1.0) for u in ids]), "stratified sample, reweighted"
-    return y, probs, None, "held-out and out-of-fold users"
+        return y, probs, np.array([strata_weights.get(int(u), 1.0) for u in ids]), "stratified sample, reweighted", ids
+    return y, probs, None, "held-out and out-of-fold users", ids
+
+
+def held_out_arrays(y: np.ndarray, probs: np.ndarray, weights: np.ndarray | None, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The correction's users as arrays (udfs.model.HELD_OUT_FILE), for the corrections the
+    audience job builds from two models (jobs.quantification.fakes_first)."""
+    return {"user_id": np.asarray(ids, dtype=np.int64), "y": np.asarray(y, dtype=np.int64),
+            "probabilities": np.asarray(probs, dtype=np.float64),
+            "weight": np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64),
+            "weighted": np.array(weights is not None)}
 
 
 def class_weights(y: np.ndarray, n_classes: int, balance: float) -> np.ndarray | None:
@@ -384,9 +394,10 @@ def run(spark: SparkSession, config: PipelineConfig, target: str = "gender", voc
         if "out_of_fold" in info:  # in cross_fitted_training_probs' order: fitting, then calibration users
             y_q, p_q = np.concatenate([y_q, info["out_of_fold"][0]]), np.vstack([p_q, info.pop("out_of_fold")[1]])
             ids_q = np.concatenate([ids_q, split.fit["user_id"].to_numpy(), split.calibration["user_id"].to_numpy()])
-        y_q, p_q, w_q, measured_on = correction_users(y_q, p_q, ids_q, panel, strata_weights)
+        y_q, p_q, w_q, measured_on, ids_q = correction_users(y_q, p_q, ids_q, panel, strata_weights)
         model.meta = {"kind": kind, "vocab_version": vocab_version, "run_date": str(config.run_date),
                       "quantification": {**quantification_matrices(y_q, p_q, classes, w_q), "measured_on": measured_on}}
+        model.held_out = held_out_arrays(y_q, p_q, w_q, ids_q)
         folder = report_root / kind
         arts = figures(split.y("test"), probs, classes, folder, kind)
         (folder / "quantification.json").write_text(json.dumps(model.meta["quantification"]))

@@ -269,8 +269,10 @@ AUDIENCE_DEMOGRAPHICS = TableSpec(
         _f("predicted_authentic", LongType(), False, "members the authenticity model calls authentic"),
         _f("uncertain", LongType(), False, "counted members the target's model left uncertain (still counted "
                                            "by their posteriors)"),
-        _f("counted", LongType(), False, "members the shares are of: predicted authentic and scored "
-                                         "(authenticity: every scored member)"),
+        _f("counted", LongType(), False, "members the shares are of: scored and predicted authentic (authenticity: "
+                                         "every scored member); with method pacc_fakes_first the shares are estimated "
+                                         "from every member both models scored, fakes the authenticity model let "
+                                         "through corrected away (jobs.quantification.fakes_first)"),
         *[_f(f"{m}_{x}", DoubleType(), doc=(_SHARE_DOC.format(m=m.upper(), what=w) if x == "share"
                                              else f"{'lower' if x == 'low' else 'upper'} end of its 95% interval"))
           for m, w in (("cc", "most probable class counted"), ("acc", "adjusted by the confusion matrix"),
@@ -278,7 +280,8 @@ AUDIENCE_DEMOGRAPHICS = TableSpec(
         _f("share", DoubleType(), doc="the published share (method column); null when suppressed"),
         _f("low", DoubleType(), doc="its 95% interval, lower end"),
         _f("high", DoubleType(), doc="its 95% interval, upper end"),
-        _f("method", StringType(), False, "the method of share/low/high"),
+        _f("method", StringType(), False, "the method of share/low/high: pacc, or pacc_fakes_first (acc_* and "
+                                          "cc_* then fakes first alike)"),
         _f("model_version", StringType(), doc="the counted model's version; 'several' if the night mixed versions"),
         _f("model_name", StringType(), doc="the registered model whose predictions were counted: the target's own, or "
                                            "its definition's audience_from (jobs.targets)"),

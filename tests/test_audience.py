@@ -86,8 +86,8 @@ def test_the_spark_job_equals_the_arithmetic_on_every_group_and_removes_fakes_fi
               "all_fake": (list(small[:30]), ["fake"] * 30),
               "unscored": ([None] * 20, [None] * 20)}
     members, preds = _frames(spark, groups)
-    authentic = preds.where("auth = 'authentic'").select("user_id")
-    out = audience.group_shares(members, preds.drop("auth"), authentic, "gender", CLASSES, {"7": correction}).toPandas()
+    authenticity = preds.select("user_id", preds["auth"].alias("auth_label"))
+    out = audience.group_shares(members, preds.drop("auth"), authenticity, "gender", CLASSES, {"7": correction}).toPandas()
     rows = out.set_index(["group_id", "class"])
     # big: the 100 fakes (all 'female' and sure of it) are not counted
     expected = quantification.adjusted_shares(big.astype(np.float32).astype(np.float64), correction)
@@ -128,3 +128,68 @@ def test_rows_name_the_model_counted_and_gender_is_counted_by_its_name_model_whe
     assert audience.counted_with("gender", ["gender", "gender_name"]) == "gender_name"
     assert audience.counted_with("gender", ["gender"]) == "gender"  # a night without it: its own model
     assert audience.counted_with("country", ["country", "gender_name"]) == "country"
+
+
+def mixed_audience(rng, n: int, female: float, fake_share: float):
+    """Members of an audience with bought fakes: true gender (0 female), is_fake, the gender
+    model's posteriors (fakes' lean female) and the authenticity model's P(fake) (some fakes pass)."""
+    fake = rng.random(n) < fake_share
+    y = (rng.random(n) > female).astype(int)
+    logits = rng.normal(size=(n, 2)) + 1.2 * np.eye(2)[y]
+    logits[fake] = rng.normal(size=(int(fake.sum()), 2)) + np.array([1.5, 0.0])
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    p_fake = 1 / (1 + np.exp(-2 * (rng.normal(size=n) + np.where(fake, 1.0, -2.0))))
+    return y, fake, probs, p_fake
+
+
+def test_fakes_first_removes_the_bias_of_the_fakes_the_authenticity_model_lets_through():
+    rng = np.random.default_rng(12)
+    two = ["female", "male"]
+    y, _, probs, p_fake = mixed_audience(rng, 6000, 0.5, 0.0)
+    _, _, fakes_probs, fakes_fake = mixed_audience(rng, 2000, 0.5, 1.0)
+    plain = quantification.matrices(y, probs, two)
+    joint = quantification.fakes_first(y, probs, p_fake, fakes_probs, fakes_fake, two)
+    errors, held = {"plain": [], "joint": []}, {"plain": 0, "joint": 0}
+    for _ in range(150):
+        gy, gfake, gprobs, gp_fake = mixed_audience(rng, 3000, rng.uniform(0.25, 0.75), rng.uniform(0.1, 0.6))
+        truth = float((gy[~gfake] == 0).mean())
+        kept = gp_fake <= 0.5
+        for name, est in (("plain", quantification.adjusted_shares(gprobs[kept], plain)["pacc"]),
+                          ("joint", quantification.adjusted_shares(gprobs, joint, gp_fake)["pacc"])):
+            errors[name].append(abs(est["share"][0] - truth))
+            held[name] += bool(est["low"][0] <= truth <= est["high"][0])
+    # dropping predicted fakes leaves the leaked ones, who pull the share toward their own mix
+    assert np.mean(errors["joint"]) < 0.015 and np.mean(errors["plain"]) > 0.03, {k: np.mean(v) for k, v in errors.items()}
+    assert held["joint"] / 150 >= 0.9 > held["plain"] / 150, held
+    # classify and count of the joint rows is the count among members predicted authentic
+    cc = quantification.adjusted_shares(gprobs, joint, gp_fake)["cc"]["share"]
+    assert np.allclose(cc, np.bincount(gprobs[kept].argmax(axis=1), minlength=2) / kept.sum())
+
+
+def test_the_spark_job_with_fakes_first_equals_the_arithmetic(spark):
+    rng = np.random.default_rng(13)
+    two = ["female", "male"]
+    y, _, probs, p_fake = mixed_audience(rng, 3000, 0.5, 0.0)
+    _, _, fakes_probs, fakes_fake = mixed_audience(rng, 150, 0.5, 1.0)
+    joint = quantification.fakes_first(y, probs, p_fake, fakes_probs, fakes_fake, two)
+    _, _, gprobs, gp_fake = mixed_audience(rng, 500, 0.3, 0.4)
+    gprobs, gp_fake = gprobs.astype(np.float32).astype(np.float64), gp_fake.astype(np.float32).astype(np.float64)
+    members = spark.createDataFrame([("account", "a", u) for u in range(len(gprobs))] + [("account", "a", 10**6)],
+                                    "group_kind string, group_id string, user_id long")
+    preds = spark.createDataFrame([(u, two[int(np.argmax(p))], {c: float(x) for c, x in zip(two, p)}, "4")
+                                   for u, p in enumerate(gprobs)],
+                                  "user_id long, label string, probabilities map<string,float>, model_version string")
+    auth = spark.createDataFrame([(u, "fake" if f > 0.5 else "authentic", float(f), "9") for u, f in enumerate(gp_fake)],
+                                 "user_id long, auth_label string, p_fake float, auth_version string")
+    auth = auth.withColumn("p_fake", auth["p_fake"].cast("double"))
+    out = audience.group_shares(members, preds, auth, "gender", two, {"4|9": joint}, "gender_name",
+                                fakes_first=True).toPandas().set_index("class")
+    expected = quantification.adjusted_shares(gprobs, joint, gp_fake)
+    for j, c in enumerate(two):
+        for m in ("cc", "acc", "pacc"):
+            for x in ("share", "low", "high"):
+                assert abs(out.loc[c, f"{m}_{x}"] - expected[m][x][j]) < 1e-6, (c, m, x)
+    row = out.loc["female"]
+    assert (row["members"], row["scored"], row["predicted_authentic"]) == (501, 500, int((gp_fake <= 0.5).sum()))
+    assert row["counted"] == row["predicted_authentic"] and row["method"] == "pacc_fakes_first"
+    assert row["model_version"] == "4"

@@ -57,11 +57,11 @@ def test_correction_users_are_the_panel_when_it_has_any():
     ids = np.arange(10)
     y = ids % 2
     probs = np.column_stack([1 - y * 0.8, y * 0.8])
-    yq, pq, wq, what = correction_users(y, probs, ids, {2, 3, 5, 99}, None)
-    assert yq.tolist() == [0, 1, 1] and wq is None and what == "panel (3 users)"
+    yq, pq, wq, what, kept = correction_users(y, probs, ids, {2, 3, 5, 99}, None)
+    assert yq.tolist() == [0, 1, 1] and wq is None and what == "panel (3 users)" and kept.tolist() == [2, 3, 5]
     assert pq.shape == (3, 2)
-    yq, _, wq, what = correction_users(y, probs, ids, set(), {1: 4.0})
-    assert len(yq) == 10 and wq[1] == 4.0 and wq[0] == 1.0 and what.startswith("stratified")
+    yq, _, wq, what, kept = correction_users(y, probs, ids, set(), {1: 4.0})
+    assert len(yq) == 10 and wq[1] == 4.0 and wq[0] == 1.0 and what.startswith("stratified") and len(kept) == 10
     assert correction_users(y, probs, ids, set(), None)[3] == "held-out and out-of-fold users"
 
 

@@ -1,7 +1,9 @@
 """A trained network as plain arrays + its vocab and feature spec (its MLflow pyfunc face is udfs.pyfunc).
 
 Saved as weights.npz (W/b of every layer of every net, the idf vector) + model.json (classes,
-kind, vocab, feature spec, threshold), so the numba scorer never needs the training library.
+kind, vocab, feature spec, threshold), so the numba scorer never needs the training library;
+held_out.npz beside them: the users the audience correction was measured on (ids, true class,
+held-out probabilities, weights), which the audience job reads and scoring never loads.
 A linear model (logistic regression, a calibrated linear SVM) is a network of one layer; a
 gradient-boosted tree ensemble (kind `trees`) is its node arrays (udfs.trees).
 
@@ -32,6 +34,7 @@ BINARY = {"weighting": "binary"}
 TFIDF = {"weighting": "tfidf", "sublinear": True, "l2": "family"}
 FEATURE_SPECS = {"binary": BINARY, "tfidf": TFIDF}
 _NO_COUNTS = np.zeros(0, np.int32)
+HELD_OUT_FILE = "held_out.npz"
 
 
 @dataclass
@@ -45,6 +48,7 @@ class NetworkModel:
     features: dict = field(default_factory=lambda: dict(BINARY))
     idf: np.ndarray | None = None  # per vocab entry, for tfidf features
     trees: dict | None = None  # kind "trees": the ensemble's flat node arrays (udfs.trees)
+    held_out: dict | None = None  # user_id, y, probabilities, weight, weighted: saved, never loaded
 
     @property
     def weighted(self) -> bool:
@@ -132,6 +136,8 @@ class NetworkModel:
         for name, array in (self.trees or {}).items():
             arrays[f"tree_{name}"] = array
         np.savez(folder / "weights.npz", **arrays)
+        if self.held_out is not None:
+            np.savez(folder / HELD_OUT_FILE, **self.held_out)
         (folder / "model.json").write_text(json.dumps({
             "classes": self.classes, "kind": self.kind, "threshold": self.threshold, "vocab": self.vocab,
             "layers": [len(layers) for layers in self.nets], "meta": self.meta, "features": self.features},
