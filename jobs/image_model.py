@@ -255,6 +255,7 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
                "history": history,
                "test": head_metrics({h: t[test] for h, t in targets.items()}, {h: p[test] for h, p in probs.items()})}
     priors = head_priors({h: t[fitting] for h, t in targets.items()})
+    summary["priors"] = {h: [round(float(v), 6) for v in p] for h, p in priors.items()}
     summary["image_weight"] = {h: image_weight(probs[h][val], targets[h][val], priors[h]) for h in IMAGE_HEADS}
     summary["truth"] = truth_comparison(spark, config, frame, probs, priors, summary["image_weight"])
     summary["seconds"] = round(time.perf_counter() - started, 1)
@@ -263,25 +264,59 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
     return summary
 
 
+EXPERIMENT = "demographics-image_groups"
+ARTIFACTS = "image_model"
+
+
+def gate_score(summary: dict) -> float:
+    """What the champion gate compares: the mean over heads of the test users' macro-F1."""
+    return float(np.mean([m["model"]["macro_f1"] for m in summary["test"].values()]))
+
+
+def champion_run(client) -> "mlflow.entities.Run | None":
+    """The image model's champion run (tag champion = true), the newest if several."""
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return None
+    runs = client.search_runs([experiment.experiment_id], "tags.champion = 'true'", order_by=["start_time DESC"],
+                              max_results=1)
+    return runs[0] if runs else None
+
+
 def _log(model, summary: dict, epochs: int, seed: int) -> None:
+    """Logs the run (weights as npz, the summary) and gates it: the new run is champion when its
+    gate score is at least the champion's, else it stays a challenger and scoring keeps the champion."""
     import mlflow
 
     from jobs.registry import set_experiment
 
     set_experiment("image_groups", None)
-    with mlflow.start_run(run_name="image_groups"):
+    client = mlflow.MlflowClient()
+    champion = champion_run(client)
+    with mlflow.start_run(run_name="image_groups") as run:
         mlflow.log_params({"heads": ",".join(IMAGE_HEADS), "group_size": GROUP_SIZE, "image_size": IMAGE_SIZE,
                            "filters": ",".join(map(str, FILTERS)), "dense_units": DENSE_UNITS, "epochs": epochs, "seed": seed})
         for head, m in summary["test"].items():
             mlflow.log_metric(f"{head}_test_macro_f1", m["model"]["macro_f1"])
+        score = gate_score(summary)
+        mlflow.log_metric("mean_test_macro_f1", score)
+        before = None if champion is None else champion.data.metrics.get("mean_test_macro_f1", -1.0)
+        wins = before is None or score >= before
+        summary["gate"] = (f"mean test macro-F1 {score:.4f} against champion {before:.4f}: "
+                           f"{'champion' if wins else 'left as challenger'}" if before is not None
+                           else f"mean test macro-F1 {score:.4f}, no champion yet: champion")
         folder = tempfile.mkdtemp(prefix="image-model-")
         try:
             np.savez(os.path.join(folder, "weights.npz"), **exported_weights(model))
             with open(os.path.join(folder, "summary.json"), "w") as out:
                 json.dump(summary, out, indent=1)
-            mlflow.log_artifacts(folder, "image_model")
+            mlflow.log_artifacts(folder, ARTIFACTS)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        mlflow.set_tag("champion", "true" if wins else "false")
+        if wins and champion is not None:
+            client.set_tag(champion.info.run_id, "champion", "false")
+        summary["run_id"] = run.info.run_id
 
 
 @click.command()

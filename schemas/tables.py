@@ -310,10 +310,34 @@ PREDICTIONS = TableSpec(
     ]),
 )
 
+IMAGE_PREDICTIONS = TableSpec(
+    name="image_predictions",
+    description="The image model's outputs per user with pictures, head and run, and their late fusion with "
+                "the night's text prediction of the same target (jobs.image_score).",
+    key=("user_id", "head", "run_date"),
+    partition_by=("run_date", "head"),
+    stats_columns=("label",),
+    schema=StructType([
+        _f("user_id", LongType(), False),
+        _f("head", StringType(), False, "the target the head predicts: gender / region / occupation"),
+        _f("n_images", IntegerType(), False, "pictures in the user's group (at most 11; the rest padding)"),
+        _f("label", StringType(), False, "the image model's most probable class"),
+        _f("probabilities", MapType(StringType(), FloatType()), False, "the image model's posterior"),
+        _f("confidence", FloatType(), False),
+        _f("fused_label", StringType(), doc="most probable class of the fusion; null without a text prediction"),
+        _f("fused_probabilities", MapType(StringType(), FloatType()),
+           doc="p_text x (p_image / prior) ** image_weight, normalised (jobs.image_model.fused)"),
+        _f("image_weight", FloatType(), False, "the head's calibration weight of the image's evidence"),
+        _f("text_model_version", StringType(), doc="the text model version fused with; null without one"),
+        _f("image_run_id", StringType(), False, "the MLflow run of the image model scored"),
+        _f("run_date", DateType(), False),
+    ]),
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (PROFILES, POSTS, IMAGES, USER_TEXTS, FB_PROFILES, FOLLOWS, QUARANTINE, FB_LINKS, LABELS, TOKEN_MI, VOCAB, PREDICTIONS,
-              AUDIENCE_DEMOGRAPHICS)
+              AUDIENCE_DEMOGRAPHICS, IMAGE_PREDICTIONS)
 }
 
 

@@ -97,3 +97,27 @@ def test_an_image_head_that_learnt_nothing_weighs_nothing_in_the_fusion():
     right = np.where(y[:, None] == np.arange(2), 0.7, 0.3)  # 70% sure, always right: worth more than once
     assert image_weight(right, y, prior) > 1
     assert image_weight(noise, np.full(2000, -1), prior) == 0.0  # no labels: no weight
+
+
+def test_the_champion_gate_keeps_the_better_image_model(tmp_path, monkeypatch):
+    import mlflow
+
+    from jobs import image_model
+
+    previous_uri = mlflow.get_tracking_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("DEMOGRAPHICS_MLFLOW", str(tmp_path / "mlflow"))
+    model = image_model.build_model()
+    summaries = []
+    try:
+        for f1 in (0.5, 0.4, 0.6):
+            summary = {"test": {h: {"model": {"macro_f1": f1}} for h in image_model.IMAGE_HEADS}}
+            image_model._log(model, summary, epochs=1, seed=7)
+            summaries.append(summary)
+            champion = image_model.champion_run(mlflow.MlflowClient())
+            assert champion.info.run_id == (summaries[0] if f1 == 0.4 else summary)["run_id"], (f1, summary["gate"])
+        assert "left as challenger" in summaries[1]["gate"] and "champion" in summaries[2]["gate"]
+        tagged = mlflow.search_runs(experiment_names=[image_model.EXPERIMENT], filter_string="tags.champion = 'true'")
+        assert len(tagged) == 1  # the old champion lost its tag
+    finally:
+        mlflow.set_tracking_uri(previous_uri)

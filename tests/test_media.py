@@ -152,8 +152,11 @@ def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spa
 
     import mlflow
 
-    from jobs import image_model, labels
-    from tests.conftest import warehouse_beside
+    from jobs import image_model, image_score, labels
+    from jobs.image_groups import user_image_groups
+    from runtime import delta_io
+    from schemas.tables import table_spec
+    from tests.conftest import NIGHT, warehouse_beside
 
     cfg, _ = world
     own = warehouse_beside(cfg, tmp_path)
@@ -164,11 +167,32 @@ def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spa
     previous_uri = mlflow.get_tracking_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.setenv("DEMOGRAPHICS_MLFLOW", str(tmp_path / "mlflow"))
+    # a text prediction of gender for some users with pictures, for the fusion to read
+    groups = user_image_groups(delta_io.read_table(spark, own, "posts"), delta_io.read_table(spark, own, "images"))
+    some = [r["user_id"] for r in groups.select("user_id").orderBy("user_id").limit(40).collect()]
+    text = spark.createDataFrame([(u, 0, "gender", "female", {"female": 0.8, "male": 0.2}, 0.8, "gender", "3", NIGHT)
+                                  for u in some], table_spec("predictions").schema)
+    delta_io.replace_where(own, "predictions", text, "true")
     try:
         summary = image_model.run(spark, own, epochs=1)
         runs = mlflow.search_runs(experiment_names=["demographics-image_groups"])
+        scored = image_score.run(spark, own)
+        image_score.run(spark, own)  # a rerun replaces the night's rows
     finally:  # mlflow's tracking URI is process-wide: the worker's next tests use their own store
         mlflow.set_tracking_uri(previous_uri)
+    rows = delta_io.read_table(spark, own, "image_predictions").toPandas()
+    assert scored["run_id"] == summary["run_id"] and "champion" in summary["gate"]
+    assert len(rows) == summary["users_with_pictures"] * len(image_model.IMAGE_HEADS)
+    assert not rows.duplicated(["user_id", "head"]).any()
+    gender = rows[rows["head"] == "gender"].set_index("user_id")
+    assert set(gender.index[gender["fused_label"].notna()]) == set(some)  # fused only where text exists
+    prior = np.asarray(summary["priors"]["gender"])
+    for u in some[:5]:
+        image = np.array([[dict(gender.loc[u, "probabilities"])[c] for c in ("female", "male")]])
+        expected = image_model.fused(np.array([[0.8, 0.2]]), image, prior, summary["image_weight"]["gender"])[0]
+        got = dict(gender.loc[u, "fused_probabilities"])
+        assert abs(got["female"] - expected[0]) < 1e-5, (u, got, expected)
+    assert set(rows["n_images"]) <= set(range(1, 12)) and (rows["image_run_id"] == summary["run_id"]).all()
     assert summary["fitting_users"] > 200 and all(n > 0 for n in summary["labelled_per_head"].values())
     assert set(summary["test"]) == set(image_model.IMAGE_HEADS)
     truth = summary["truth"]
