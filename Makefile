@@ -8,6 +8,7 @@ SEED ?= 7
 VOCAB_SIZE ?= 10000
 MODELS ?=
 MODEL ?= mlp1
+IMAGE_EPOCHS ?= 8
 MLFLOW_PORT ?= 5000
 RUN_DATE ?= $(shell date -u +%F)
 # make run generates its world: its landing files, tables and models live in this namespace
@@ -47,12 +48,14 @@ $(UV):
 
 # One run of the nightly DAG through Airflow itself (dag.test, project-local AIRFLOW_HOME in var/airflow):
 # generate a sample world -> ingest -> per target (gender, gender_name, country, authenticity, occupation): labels -> token_mi -> train -> score
-# (mapped) -> checks -> publish. One line per task as it ends; Airflow's and Spark's output in var/logs/.
+# (mapped) -> checks -> publish -> audience; the image model trained and scored, fused with the text
+# predictions. One line per task as it ends; Airflow's and Spark's output in var/logs/.
 run: setup
 	$(PY) -m runtime.run_nightly --run-date $(RUN_DATE) --report var/run-report.json --log var/logs/run-$(RUN_DATE).log \
-	    --conf '{"world_users": $(USERS), "gender_vocab_size": $(VOCAB_SIZE), "gender_model_family": "$(MODEL)"}'
+	    --conf '{"world_users": $(USERS), "gender_vocab_size": $(VOCAB_SIZE), "gender_model_family": "$(MODEL)", "image_epochs": $(IMAGE_EPOCHS)}'
 	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.query duckdb "select source, reason, count(*) as n from quarantine group by all order by all"
 	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.query duckdb "select target, label, count(*) as users, round(avg(confidence), 3) as mean_confidence from predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
+	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.query duckdb "select head, label, count(*) as users, count(fused_label) as fused, round(avg(confidence), 3) as mean_confidence from image_predictions where run_date = DATE '$(RUN_DATE)' group by all order by all"
 	DEMOGRAPHICS_NAMESPACE=$(DEMO) $(PY) -m jobs.audience show --top-account
 
 # The same steps without Airflow, each job called directly, for every target the nightly DAG runs
@@ -69,6 +72,8 @@ run-jobs: setup
 	    $(PY) -m jobs.score --target $$t || exit 1; \
 	done
 	$(PY) -m jobs.audience
+	$(PY) -m jobs.image_model --epochs $(IMAGE_EPOCHS)
+	$(PY) -m jobs.image_score
 	$(PY) -m jobs.audience show --top-account
 
 test: setup

@@ -11,6 +11,7 @@ Prints one figure a line and a JSON summary. Peers are measured in the same run:
 - MI: scikit-learn's mutual_info_classif on the same user x hashtag sparse matrix.
 - kernels and scorer on tf-idf values: the same rows and inputs as binary presence.
 - cross-validation on CrowdFlower: logreg's fitting time against the TF-IDF + LR reference's.
+- images: the image model's scoring inside Spark against the same groups assembled, counting only.
 Peak memory is the peak RSS of this process and its children (the Spark JVM and Python workers),
 sampled every 0.2 s; a step run as a fresh process also records that process's own peak
 (process_peak_rss_gib).
@@ -587,11 +588,45 @@ def bench_audience(spark, cfg, scales):
     members.unpersist()
 
 
+def bench_images(spark, cfg, share: int = 10):
+    """(images) the image model scored inside Spark (jobs.image_score: numba forward pass per Arrow
+    batch, weights broadcast) on the users with pictures of one tenth of the world (user id hash),
+    written to a no-op sink; next to its floor in the same run: the same groups assembled and
+    joined to the night's predictions, counting only. The weights are a freshly built network's
+    (the pass costs the same whatever their values), so no training is timed here."""
+    from pyspark.sql import functions as F
+
+    from jobs import image_model, image_score
+    from jobs.image_groups import user_image_groups
+    from jobs.targets import target_def
+    from runtime import delta_io
+
+    weights = image_model.exported_weights(image_model.build_model())
+    summary = {"image_weight": {h: 1.0 for h in image_model.IMAGE_HEADS},
+               "priors": {h: [1.0 / len(target_def(h).classes)] * len(target_def(h).classes) for h in image_model.IMAGE_HEADS}}
+    groups = user_image_groups(delta_io.read_table(spark, cfg, "posts"), delta_io.read_table(spark, cfg, "images"))
+    groups = groups.where(F.pmod(F.xxhash64("user_id"), F.lit(share)) == 0).cache()
+    users = groups.count()
+    predictions = delta_io.read_table(spark, cfg, "predictions").where(F.col("run_date") == F.lit(cfg.run_date))
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(image_score.IMAGE_BATCH))
+    with step("image_score", users_count=users):
+        image_score.image_predictions(spark, groups, predictions, weights, summary, "bench").write.format("noop").mode(
+            "overwrite").save()
+    with step("image_score_floor", users_count=users):
+        image_score.with_text(groups, predictions).select("user_id", F.size("pixels").alias("n")).write.format(
+            "noop").mode("overwrite").save()
+    spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    groups.unpersist()
+    RESULTS["ratio_image_score_over_floor"] = {"ratio": round(RESULTS["image_score"]["seconds"]
+                                                              / RESULTS["image_score_floor"]["seconds"], 2)}
+    print(f"[bench] image scoring: job time / floor time = {RESULTS['ratio_image_score_over_floor']['ratio']}", flush=True)
+
+
 @click.command()
 @click.option("--users", type=int, default=int(os.environ.get("BENCH_USERS", 1_000_000)), show_default=True)
 @click.option("--mi-scales", default="1,5", show_default=True, help="World copies for the labels and MI steps.")
 @click.option("--root", default="var/bench", show_default=True)
-@click.option("--sections", default="ingest,labels,mi,peer,score,audience,train,kernel,cv", show_default=True)
+@click.option("--sections", default="ingest,labels,mi,peer,score,audience,images,train,kernel,cv", show_default=True)
 @click.option("--keep/--fresh", default=False, help="Reuse an existing bench world.")
 @click.option("--rerun/--no-rerun", default=True, help="Also time a no-op rerun of ingest.")
 def main(users, mi_scales, root, sections, keep, rerun):
@@ -612,6 +647,8 @@ def main(users, mi_scales, root, sections, keep, rerun):
         bench_score(spark, cfg, users)
     if "audience" in wanted:
         bench_audience(spark, cfg, [int(k) for k in mi_scales.split(",")])
+    if "images" in wanted:
+        bench_images(spark, cfg)
     if "mi" in wanted:
         bench_mi(spark, cfg, [int(k) for k in mi_scales.split(",")], with_peer="peer" in wanted)
     if "train" in wanted:

@@ -3,7 +3,10 @@
 ingest once, then one task group per target of the registry (jobs.targets):
   enabled? -> labels -> token_mi -> needs_training? -> train (champion gate) -> score (mapped
   over shard groups) -> data-quality checks -> publish
-and once every group is done, audience (jobs.audience: every account's and hashtag's shares).
+and once every group is done, audience (jobs.audience: every account's and hashtag's shares) and,
+when the image_model param is on, the images group: train (jobs.image_model: one 3D CNN over
+each user's pictures, its champion gate) -> score (jobs.image_score: every user with pictures,
+fused with the night's text predictions).
 A run that generates a world reads and writes its own namespace (runtime.config.demo_namespace).
 
 Thin on purpose: at parse time only Airflow and two light project modules (the target registry
@@ -53,6 +56,13 @@ PARAMS = {
                     description_md=f"Profile shards (0 to {SHARD_COUNT - 1}) to score. **None chosen scores "
                                    "every shard.** Quality checks and publish count these shards only.",
                     section=RUN),
+    "image_model": Param(True, type="boolean", title="Image model",
+                         description_md="Train the image model on users' groups of pictures (heads gender, region, "
+                                        "occupation) after the text targets, and score it fused with their "
+                                        "predictions (`image_predictions`). Off: the images group is **skipped**.",
+                         section=RUN),
+    "image_epochs": Param(8, type="integer", minimum=1, maximum=100, title="Image model epochs",
+                          description_md="At most this many epochs (early stopping on validation users).", section=RUN),
     "force_retrain": Param(False, type="boolean", title="Force retraining",
                            description_md="Train even when the champion is younger than 7 days (the gate still "
                                           "decides). Off: a young champion is kept, training shows **skipped** "
@@ -115,6 +125,12 @@ def namespaced_config(params: dict | None):
     from runtime.config import demo_namespace, namespaced
 
     return namespaced(demo_namespace((params or {}).get("world_users", 0)))
+
+
+@task.short_circuit(ignore_downstream_trigger_rules=False, trigger_rule="none_failed_min_one_success")
+def images_enabled(params: dict | None = None) -> bool:
+    """After every text group (the fusion reads their predictions): False skips the images group."""
+    return bool((params or {}).get("image_model"))
 
 
 @task
@@ -184,6 +200,7 @@ with DAG(
     # Every target's audience shares once its group is done (a skipped group: the others still run).
     audience = _job("audience", "jobs.audience", ["--run-date", RUN_DATE], trigger_rule="none_failed_min_one_success")
 
+    publishes = []
     for name in GROUPS:
         with TaskGroup(group_id=name, tooltip=f"{name}: {', '.join(TARGETS[name].classes)}"):
             on = enabled(name)
@@ -206,4 +223,12 @@ with DAG(
             checks = data_quality(name)
             ingest >> on >> labels >> token_mi >> decide >> train >> score >> checks
             on >> groups
-            publish(checks) >> audience
+            published = publish(checks)
+            published >> audience
+            publishes.append(published)
+
+    with TaskGroup(group_id="images", tooltip="image groups: gender, region and occupation from pictures"):
+        images_on = images_enabled()
+        image_train = _job("train", "jobs.image_model", ["--epochs", "{{ params.image_epochs }}", "--run-date", RUN_DATE])
+        image_score = _job("score", "jobs.image_score", ["--run-date", RUN_DATE])
+        publishes >> images_on >> image_train >> image_score

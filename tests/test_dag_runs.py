@@ -60,7 +60,7 @@ def test_nightly_run_on_a_tiny_world_succeeds_and_fills_predictions(airflow_worl
     four spark-submits fewer; tests/test_occupation.py runs it end to end); one line per task."""
     root, _ = airflow_world
     rc, result = run_nightly(airflow_world, "2026-11-22", {
-        "world_users": 4000, "targets": ["gender"], "gender_vocab_size": 1000, "hidden_units": 16,
+        "world_users": 4000, "targets": ["gender"], "gender_vocab_size": 1000, "hidden_units": 16, "image_model": False,
         "shards": ["0"], "gender_min_accuracy": 0.5}, "--log", str(root / "logs" / "run.log"))
     assert (rc, result["state"]) == (0, "success"), result
     # a generated world lives in its own namespace, apart from real data
@@ -73,6 +73,8 @@ def test_nightly_run_on_a_tiny_world_succeeds_and_fills_predictions(airflow_worl
     steps = ("enabled", "labels", "token_mi", "needs_training", "train", "data_quality", "publish")
     assert {got[f"gender.{t}"] for t in steps} == {"success"}, got
     assert got["audience"] == "success", got
+    # the images group (tests/test_media.py trains and scores it): off by its param, skipped
+    assert got["images.images_enabled"] == "success" and got["images.train"] == got["images.score"] == "skipped", got
     assert {v for k, v in got.items() if k.startswith("occupation.score")} == {"skipped"}, got  # a skipped group scores nothing
     from jobs.query import duckdb_connection
 

@@ -210,3 +210,19 @@ def test_spark_submit_tasks_start_their_jvm_as_start_spark_does(dagbag):
         assert (conf or {}).get("spark.driver.extraJavaOptions", "") == expected, task_id
         # loopback only: the driver, its block manager and the Spark UI
         assert conf["spark.driver.host"] == conf["spark.driver.bindAddress"] == env["SPARK_LOCAL_IP"] == "127.0.0.1"
+
+
+def test_the_images_group_runs_after_every_text_group_when_its_param_is_on(dagbag):
+    dag = dagbag.dags["demographics_nightly"]
+    on = dag.get_task("images.images_enabled")
+    assert on.upstream_task_ids == {f"{t}.publish" for t in runnable_targets()}
+    assert on.trigger_rule == "none_failed_min_one_success"  # a skipped text group does not skip images
+    assert dag.get_task("images.train").upstream_task_ids == {"images.images_enabled"}
+    assert dag.get_task("images.score").upstream_task_ids == {"images.train"}
+    for task_id, module in (("images.train", "jobs/image_model.py"), ("images.score", "jobs/image_score.py")):
+        task = dag.get_task(task_id)
+        assert task.application.endswith(module) and "{{ ds }}" in task.application_args
+    from dags import demographics_nightly as module
+
+    assert module.images_enabled.function({"image_model": True}) is True
+    assert module.images_enabled.function({"image_model": False}) is False
