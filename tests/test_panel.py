@@ -27,7 +27,10 @@ def test_the_majority_of_three_looks_errs_far_less_than_one_look(spark):
     one = {r["user_id"]: r["label"] for r in stand_in_panel.majority_answers(sample, truth, "authenticity", CLASSES,
                                                                             looks=1).collect()}
     three = {r["user_id"]: r["label"] for r in stand_in_panel.majority_answers(sample, truth, "authenticity",
-                                                                              CLASSES).collect()}
+                                                                              CLASSES, adjudication=0).collect()}
+    adjudicated = {r["user_id"]: r["label"] for r in stand_in_panel.majority_answers(sample, truth, "authenticity",
+                                                                                    CLASSES).collect()}
+    wrong_adjudicated = sum(adjudicated[u] != want[u] for u in want) / n
     wrong_one = sum(one[u] != want[u] for u in want) / n
     wrong_three = sum(three[u] != want[u] for u in want) / n
     # one look: 3% of easy and 15% of hard users wrong; three: 3p^2 - 2p^3 of each
@@ -36,9 +39,14 @@ def test_the_majority_of_three_looks_errs_far_less_than_one_look(spark):
     assert abs(wrong_one - expect(lambda p: p)) < 0.01
     assert abs(wrong_three - expect(lambda p: 3 * p * p - 2 * p ** 3)) < 0.005
     assert wrong_three < wrong_one / 3
+    # three agree wrong (p^3), or they split and four more looks leave the wrong side ahead
+    tail = lambda p, k: sum(__import__("math").comb(4, j) * p ** j * (1 - p) ** (4 - j) for j in range(k, 5))  # noqa: E731
+    assert abs(wrong_adjudicated - expect(lambda p: p ** 3 + 3 * p * (1 - p) ** 2 * tail(p, 3)
+                                          + 3 * p * p * (1 - p) * tail(p, 2))) < 0.0012
+    assert wrong_adjudicated < wrong_three / 1.5
     again = {r["user_id"]: r["label"] for r in stand_in_panel.majority_answers(sample, truth, "authenticity",
                                                                               CLASSES).collect()}
-    assert again == three
+    assert again == adjudicated
     with pytest.raises(ValueError, match="odd"):
         stand_in_panel.majority_answers(sample, truth, "authenticity", CLASSES, looks=2)
 
