@@ -193,3 +193,40 @@ def test_the_spark_job_with_fakes_first_equals_the_arithmetic(spark):
     assert (row["members"], row["scored"], row["predicted_authentic"]) == (501, 500, int((gp_fake <= 0.5).sum()))
     assert row["counted"] == row["predicted_authentic"] and row["method"] == "pacc_fakes_first"
     assert row["model_version"] == "4"
+
+
+def test_the_fakes_first_matrix_is_built_from_both_models_held_out_users(spark, monkeypatch):
+    """The target's held-out users get the authenticity model's out-of-fold P(fake) where it has
+    one (it was trained on them), tonight's otherwise; the authenticity panel's fakes get the
+    target's posteriors tonight. A model version without held-out users: None (counted the old way)."""
+    rng = np.random.default_rng(21)
+    two = ["female", "male"]
+    n = 400
+    gender_probs = rng.dirichlet([2, 2], size=n)
+    p_fake_tonight = rng.random(n)
+    preds = spark.createDataFrame([(u, {c: float(x) for c, x in zip(two, p)}, "5") for u, p in enumerate(gender_probs)],
+                                  "user_id long, probabilities map<string,float>, model_version string")
+    auth = spark.createDataFrame([(u, {"authentic": float(1 - f), "fake": float(f)}, "2") for u, f in enumerate(p_fake_tonight)],
+                                 "user_id long, probabilities map<string,float>, model_version string")
+    mine_ids = np.arange(0, 300)
+    mine = {"user_id": mine_ids, "y": mine_ids % 2, "probabilities": rng.dirichlet([3, 1], size=300),
+            "weight": np.ones(300), "weighted": np.array(False)}
+    auth_ids = np.arange(250, 400)
+    theirs = {"user_id": auth_ids, "y": (auth_ids % 3 == 0).astype(int), "probabilities": rng.dirichlet([1, 1], size=150),
+              "weight": np.ones(150), "weighted": np.array(False)}
+    held = {("gender_name", "5"): mine, ("authenticity", "2"): theirs}
+    monkeypatch.setattr(audience, "held_out_of", lambda target, version: held.get((target, version)))
+    got = audience.fakes_first_corrections(preds, auth, "gender_name", two)
+    assert list(got) == ["5|2"]
+    f32 = lambda x: np.float32(x).astype(np.float64)  # noqa: E731 (the table's floats)
+    oof = dict(zip(auth_ids.tolist(), theirs["probabilities"][:, 1]))
+    fake_of = np.array([oof[u] if u in oof else f32(p_fake_tonight[u]) for u in mine_ids])
+    fakes = auth_ids[theirs["y"] == 1]
+    expected = quantification.fakes_first(mine["y"], mine["probabilities"], fake_of, f32(gender_probs[fakes]),
+                                          theirs["probabilities"][theirs["y"] == 1, 1], two)
+    for m in ("acc", "pacc"):
+        assert np.allclose(got["5|2"][m]["matrix"], expected[m]["matrix"], atol=1e-6)
+        assert np.allclose(got["5|2"][m]["matrix_variance"], expected[m]["matrix_variance"], atol=1e-9)
+    assert got["5|2"]["fakes"] == len(fakes)
+    held.pop(("authenticity", "2"))
+    assert audience.fakes_first_corrections(preds, auth, "gender_name", two) is None
