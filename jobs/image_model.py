@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from functools import reduce
 import shutil
 import tempfile
@@ -167,26 +168,55 @@ def fused(text: np.ndarray, image: np.ndarray, prior: np.ndarray, weight: float 
 WEIGHT_GRID = np.linspace(0, 2, 41)
 
 
-def image_weight(image: np.ndarray, y: np.ndarray, prior: np.ndarray) -> float:
-    """The weight of the image's evidence that calibrates it best on held-out labelled users:
-    the w minimising the log loss of prior · (p_image / prior) ** w. Read from the image model
-    and its own validation users only (the text model's probabilities of labelled users are
-    in-sample). Validation users are few, so the pick is guarded: 0 unless the best w beats w = 0
-    by more than twice its standard error (paired over users), else the smallest w within one
-    standard error of the best -- an image head that learnt nothing leaves the text as it is."""
+def image_weight(image: np.ndarray, y: np.ndarray, prior: np.ndarray, text: np.ndarray | None = None) -> float:
+    """The weight of the image's evidence that calibrates the fusion best on held-out labelled
+    users: the w minimising the log loss of text · (p_image / prior) ** w. `text`: the text
+    model's held-out (out-of-fold) posteriors of the same users; without them, the prior (the
+    image model calibrated alone) -- the text model's probabilities of labelled users from
+    tonight are in-sample. Held-out users are few, so the pick is guarded: 0 unless the best w
+    beats w = 0 by more than twice its standard error (paired over users), else the smallest w
+    within one standard error of the best -- an image head that learnt nothing leaves the text
+    as it is."""
     seen = y != NO_LABEL
+    if text is not None:
+        seen &= ~np.isnan(text).any(axis=1)
     n = int(seen.sum())
     if n < 2:
         return 0.0
-    uniform_text = np.tile(prior, (n, 1))  # fusing with the prior alone: the image model calibrated
+    base = np.tile(prior, (n, 1)) if text is None else text[seen]
     rows = np.arange(n)
-    losses = np.array([-np.log(fused(uniform_text, image[seen], prior, w)[rows, y[seen]]) for w in WEIGHT_GRID])
+    losses = np.array([-np.log(fused(base, image[seen], prior, w)[rows, y[seen]]) for w in WEIGHT_GRID])
     best = int(np.argmin(losses.mean(axis=1)))
     gain = losses[0] - losses[best]
     if gain.mean() <= 1.96 * gain.std(ddof=1) / np.sqrt(n):
         return 0.0
     within = losses.mean(axis=1) <= losses[best].mean() + (losses - losses[best]).std(axis=1, ddof=1) / np.sqrt(n)
     return float(WEIGHT_GRID[int(np.argmax(within))])
+
+
+def held_out_text(head: str, users: np.ndarray) -> np.ndarray | None:
+    """The text champion's held-out posteriors (train's held_out.npz: test and out-of-fold
+    users) of `users`, NaN rows for users it holds none of; None without a champion or file."""
+    from jobs.score import resolve_champion
+    from udfs.model import HELD_OUT_FILE
+
+    from mlflow.exceptions import MlflowException
+
+    try:
+        folder, _, _ = resolve_champion(head)
+    except MlflowException:  # no registered text model (or champion) for this head
+        return None
+    path = Path(folder) / HELD_OUT_FILE
+    if not path.exists():
+        return None
+    with np.load(path) as held:
+        index = {int(u): i for i, u in enumerate(held["user_id"])}
+        probs = held["probabilities"]
+    out = np.full((len(users), probs.shape[1]), np.nan)
+    for row, u in enumerate(users):
+        if int(u) in index:
+            out[row] = probs[index[int(u)]]
+    return out
 
 
 def head_priors(targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -264,7 +294,12 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
                "test": head_metrics({h: t[test] for h, t in targets.items()}, {h: p[test] for h, p in probs.items()})}
     priors = head_priors({h: t[fitting] for h, t in targets.items()})
     summary["priors"] = {h: [round(float(v), 6) for v in p] for h, p in priors.items()}
-    summary["image_weight"] = {h: image_weight(probs[h][val], targets[h][val], priors[h]) for h in IMAGE_HEADS}
+    summary["image_weight"], summary["fusion_fitted_on"] = {}, {}
+    for h in IMAGE_HEADS:
+        text = held_out_text(h, frame["user_id"].to_numpy()[val])
+        summary["image_weight"][h] = image_weight(probs[h][val], targets[h][val], priors[h], text)
+        summary["fusion_fitted_on"][h] = ("validation users' held-out text posteriors" if text is not None
+                                          else "validation users, the prior for text (no held-out text posteriors)")
     summary["truth"] = truth_comparison(spark, config, frame, probs, priors, summary["image_weight"])
     summary["seconds"] = round(time.perf_counter() - started, 1)
     if log:

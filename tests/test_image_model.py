@@ -97,6 +97,17 @@ def test_an_image_head_that_learnt_nothing_weighs_nothing_in_the_fusion():
     right = np.where(y[:, None] == np.arange(2), 0.7, 0.3)  # 70% sure, always right: worth more than once
     assert image_weight(right, y, prior) > 1
     assert image_weight(noise, np.full(2000, -1), prior) == 0.0  # no labels: no weight
+    # against the text model's held-out posteriors: an image that only repeats a sure text adds
+    # nothing, one that knows what an unsure text does not adds its evidence; NaN rows (users the
+    # text model holds no held-out posterior of) are left out
+    sure_text = np.where(y[:, None] == np.arange(2), 0.97, 0.03)
+    unsure_text = np.full((2000, 2), 0.5)
+    assert image_weight(noise, y, prior, sure_text) == 0.0
+    assert image_weight(right, y, prior, unsure_text) > 1
+    with_gaps = unsure_text.copy()
+    with_gaps[::2] = np.nan
+    assert image_weight(right, y, prior, with_gaps) > 1
+    assert image_weight(right, y, prior, np.full((2000, 2), np.nan)) == 0.0
 
 
 def test_the_champion_gate_keeps_the_better_image_model(tmp_path, monkeypatch):
