@@ -79,7 +79,7 @@ def _terms_schema(k: int) -> StructType:
 
 
 def _term_names(k: int) -> list[str]:
-    return [f"{m}_{x}" for m in METHODS for x in [*(f"t{j}" for j in range(k)), "s", "lead"]]
+    return [f"{m}_{x}" for m in METHODS for x in [*(f"t_{j}" for j in range(k)), "s", "lead"]]
 
 
 def member_terms(batches, classes: list[str], corrections: dict[str, dict]):
@@ -102,7 +102,7 @@ def member_terms(batches, classes: list[str], corrections: dict[str, dict]):
             for m in METHODS:
                 t, total, lead = member_terms_of(member_rows(m, probs[rows], None if fake is None else fake[rows]), parts[key][m])
                 for j in range(k):
-                    terms[f"{m}_t{j}"][rows] = t[:, j]
+                    terms[f"{m}_t_{j}"][rows] = t[:, j]
                 terms[f"{m}_s"][rows], terms[f"{m}_lead"][rows] = total, lead
         authentic = np.ones(len(probs)) if fake is None else (fake <= 0.5).astype(np.float64)
         arrays = [batch.column("group_kind"), batch.column("group_id"), batch.column("model_version"),
@@ -147,8 +147,8 @@ def group_shares(members: DataFrame, predictions: DataFrame, authenticity: DataF
         aggs += [F.avg(f"{m}_s").alias(f"{m}_s"), F.avg(F.col(f"{m}_s") ** 2).alias(f"{m}_s2"),
                  F.avg(f"{m}_lead").alias(f"{m}_lead")]
         for j in range(k):
-            t = F.col(f"{m}_t{j}")
-            aggs += [F.avg(t).alias(f"{m}_t{j}"), F.avg(t ** 2).alias(f"{m}_t2{j}"), F.avg(t * F.col(f"{m}_s")).alias(f"{m}_ts{j}")]
+            t = F.col(f"{m}_t_{j}")
+            aggs += [F.avg(t).alias(f"{m}_t_{j}"), F.avg(t ** 2).alias(f"{m}_tt_{j}"), F.avg(t * F.col(f"{m}_s")).alias(f"{m}_ts_{j}")]
     means = terms.groupBy("group_kind", "group_id").agg(*aggs)
     wide = counts.join(means, ["group_kind", "group_id"], "left")
     model_name = model_name or target
@@ -182,7 +182,7 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
         versions = np.asarray(batch.column("model_version").to_pylist(), dtype=object)
         out = {}
         for m in METHODS:
-            stack = lambda x: np.column_stack([num(f"{m}_{x}{j}") for j in range(k)]) if g else np.zeros((0, k))  # noqa: E731
+            stack = lambda x: np.column_stack([num(f"{m}_{x}_{j}") for j in range(k)]) if g else np.zeros((0, k))  # noqa: E731
             size = k + max([parts[key][m]["offset"] for key in set(keys) - {None}] or [0])
             var = {x: np.zeros((g, size, k)) for x in ("a", "b")}
             var["d"] = np.zeros((g, size))
@@ -193,7 +193,7 @@ def group_rows(batches, target: str, classes: list[str], corrections: dict[str, 
                 var["a"][rows] = np.asarray(part["matrix_variance"])
                 var["b"][rows] = np.asarray(part["matrix_variance_b"])
                 var["d"][rows] = np.asarray(part["matrix_variance_d"])
-            share, sd = group_estimates(n, stack("t"), stack("t2"), stack("ts"), num(f"{m}_s"), num(f"{m}_s2"),
+            share, sd = group_estimates(n, stack("t"), stack("tt"), stack("ts"), num(f"{m}_s"), num(f"{m}_s2"),
                                         num(f"{m}_lead"), var["a"], var["b"], var["d"], offset)
             out[m] = (share, np.clip(share - Z95 * sd, 0, 1), np.clip(share + Z95 * sd, 0, 1))
         counted = num("counted").astype(np.int64)

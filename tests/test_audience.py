@@ -230,3 +230,27 @@ def test_the_fakes_first_matrix_is_built_from_both_models_held_out_users(spark, 
     assert got["5|2"]["fakes"] == len(fakes)
     held.pop(("authenticity", "2"))
     assert audience.fakes_first_corrections(preds, auth, "gender_name", two) is None
+
+
+def test_many_classes_fakes_first_in_spark_equal_the_arithmetic(spark):
+    """Country has 37 classes: the job's per-class columns must stay distinct however many there are."""
+    rng = np.random.default_rng(22)
+    k = 21
+    many = [f"c{j}" for j in range(k)]
+    y = rng.integers(0, k, 3000)
+    logits = rng.normal(size=(3000, k)) + 3 * np.eye(k)[y]
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    joint = quantification.fakes_first(y, probs, rng.random(3000) * 0.3, rng.dirichlet(np.ones(k), 80),
+                                       rng.random(80) * 0.6 + 0.4, many)
+    gp = probs[:300].astype(np.float32).astype(np.float64)
+    gf = (rng.random(300) * 0.8).astype(np.float32).astype(np.float64)
+    members = spark.createDataFrame([("account", "a", u) for u in range(300)], "group_kind string, group_id string, user_id long")
+    preds = spark.createDataFrame([(u, many[int(np.argmax(p))], {c: float(x) for c, x in zip(many, p)}, "1")
+                                   for u, p in enumerate(gp)],
+                                  "user_id long, label string, probabilities map<string,float>, model_version string")
+    auth = spark.createDataFrame([(u, "fake" if f > 0.5 else "authentic", float(f), "2") for u, f in enumerate(gf)],
+                                 "user_id long, auth_label string, p_fake double, auth_version string")
+    out = audience.group_shares(members, preds, auth, "country", many, {"1|2": joint}, fakes_first=True).toPandas()
+    expected = quantification.adjusted_shares(gp, joint, gf)["pacc"]
+    got = out.set_index("class").loc[many, "pacc_share"].to_numpy(float)
+    assert np.abs(got - expected["share"]).max() < 1e-6
