@@ -45,7 +45,7 @@ from jobs.quantification import (METHODS, Z95, fakes_first, group_estimates, mem
 from jobs.targets import audience_counters, target_def
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
-from udfs.model import HELD_OUT_FILE
+from udfs.model import load_held_out
 
 WINDOW_DAYS = 30
 MIN_MEMBERS = 200
@@ -259,11 +259,7 @@ def corrections_of(predictions: DataFrame, target: str) -> dict[str, dict]:
 
 def held_out_of(target: str, version: str) -> dict | None:
     """The users a model version's correction was measured on (train's held_out.npz), if logged."""
-    path = correction_folder(target, version) / HELD_OUT_FILE
-    if not path.exists():
-        return None
-    with np.load(path) as arrays:
-        return {name: arrays[name] for name in arrays.files}
+    return load_held_out(correction_folder(target, version))
 
 
 def probabilities_of(predictions: DataFrame, users: np.ndarray, classes: list[str]) -> dict[int, np.ndarray]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from functools import reduce
 import shutil
 import tempfile
@@ -197,21 +196,20 @@ def image_weight(image: np.ndarray, y: np.ndarray, prior: np.ndarray, text: np.n
 def held_out_text(head: str, users: np.ndarray) -> np.ndarray | None:
     """The text champion's held-out posteriors (train's held_out.npz: test and out-of-fold
     users) of `users`, NaN rows for users it holds none of; None without a champion or file."""
-    from jobs.score import resolve_champion
-    from udfs.model import HELD_OUT_FILE
-
     from mlflow.exceptions import MlflowException
+
+    from jobs.score import resolve_champion
+    from udfs.model import load_held_out
 
     try:
         folder, _, _ = resolve_champion(head)
     except MlflowException:  # no registered text model (or champion) for this head
         return None
-    path = Path(folder) / HELD_OUT_FILE
-    if not path.exists():
+    held = load_held_out(folder)
+    if held is None:
         return None
-    with np.load(path) as held:
-        index = {int(u): i for i, u in enumerate(held["user_id"])}
-        probs = held["probabilities"]
+    index = {int(u): i for i, u in enumerate(held["user_id"])}
+    probs = held["probabilities"]
     out = np.full((len(users), probs.shape[1]), np.nan)
     for row, u in enumerate(users):
         if int(u) in index:

@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def load_held_out(folder: str | Path) -> dict[str, np.ndarray] | None:
+    """A saved model's held-out users (HELD_OUT_FILE: user_id, y, probabilities, weight,
+    weighted), or None when it was saved without them."""
+    path = Path(folder) / HELD_OUT_FILE
+    if not path.exists():
+        return None
+    with np.load(path) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
 BINARY = {"weighting": "binary"}
 TFIDF = {"weighting": "tfidf", "sublinear": True, "l2": "family"}
 FEATURE_SPECS = {"binary": BINARY, "tfidf": TFIDF}
