@@ -124,3 +124,30 @@ def test_gendered_tokens_rank_first_on_a_generated_world(spark, world, tmp_path)
     mi = spark.read.format("delta").load(own.table_path("token_mi"))
     assert mi.count() == mi.select("family", "token").distinct().count()
     assert vocab.count() == spark.read.format("delta").load(own.table_path("vocab")).count()
+
+
+def test_the_report_lists_each_class_top_tokens_by_p_among_supported_ones(spark, tmp_path):
+    """Per class: tokens of the family with enough users, by P(class | token) then users, `top` of them."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    classes = ("a", "b", "c")
+    rows = []
+    for i in range(60):
+        p = rng.dirichlet([1, 1, 1])
+        rows.append(("hashtag", f"#t{i}", int(rng.integers(5, 60)), float(rng.random()),
+                     {c: float(v) for c, v in zip(classes, p)}))
+    rows.append(("word", "other_family", 500, 9.0, {"a": 1.0, "b": 0.0, "c": 0.0}))
+    frame = spark.createDataFrame(rows, "family string, token string, n_users long, mi_nats double, "
+                                        "p_class_given_token map<string,double>")
+    files = token_mi.write_report(frame, classes, tmp_path, top=4, min_support=20)
+    got = pd.read_csv(tmp_path / "top_by_class.csv")
+    assert list(got.columns) == ["class", "token", "n_users", "p"] and os.path.getsize(files[2]) > 1000
+    for c in classes:
+        expected = sorted((r for r in rows if r[0] == "hashtag" and r[2] >= 20), key=lambda r: (-r[4][c], -r[2]))[:4]
+        mine = got[got["class"] == c]
+        assert list(mine["token"]) == [r[1] for r in expected], c
+        assert np.allclose(mine["p"], [r[4][c] for r in expected])
+    assert list(dict.fromkeys(got["class"])) == list(classes)
+    by_mi = pd.read_csv(tmp_path / "top_by_mi.csv")
+    assert list(by_mi["token"]) == [r[1] for r in sorted((r for r in rows if r[0] == "hashtag"), key=lambda r: -r[3])[:4]]
