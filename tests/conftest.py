@@ -39,14 +39,44 @@ WORLD_USERS = 5000
 
 @pytest.fixture(scope="session")
 def world(spark, tmp_path_factory):
-    """A generated world ingested once: (config, ingest summary). Shared by the end-to-end tests."""
+    """A generated world ingested once for the whole run: (config, ingest summary). Shared by the
+    end-to-end tests, and by every xdist worker (the first to need it builds it under a lock, the
+    others wait and read it), so tests that write to it work on a copy (`world_copy`)."""
+    import fcntl
+    import json
+    import os
+    import shutil
+
     from jobs import ingest
     from world import generate as generate_world
 
-    root = tmp_path_factory.mktemp("world")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / "shared_world"  # this run's, beside each worker's own
+    else:
+        root = tmp_path_factory.mktemp("world")
     cfg = PipelineConfig(warehouse=str(root / "warehouse"), landing=str(root / "landing"), run_date=NIGHT, shards=4)
-    generate_world.run(spark, cfg, users=WORLD_USERS, seed=11)
-    return cfg, ingest.run(spark, cfg)
+    done = root.parent / f"{root.name}.json"  # written last: a builder that failed leaves none
+    with open(root.parent / f"{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            generate_world.run(spark, cfg, users=WORLD_USERS, seed=11)
+            done.write_text(json.dumps(ingest.run(spark, cfg)))
+    return cfg, json.loads(done.read_text())
+
+
+def world_copy(cfg: PipelineConfig, root) -> PipelineConfig:
+    """The shared world's warehouse copied under root, for a test that writes to its tables; its
+    landing is root's own, the world's nights linked into it, so a night the test lands is its own."""
+    import os
+    import shutil
+
+    own = cfg.with_(warehouse=str(root / "warehouse"), landing=str(root / "landing"))
+    shutil.copytree(cfg.warehouse, own.warehouse, symlinks=True)
+    os.makedirs(own.landing)
+    for night in os.listdir(cfg.landing):
+        os.symlink(os.path.join(cfg.landing, night), os.path.join(own.landing, night))
+    return own
 
 
 def warehouse_beside(cfg: PipelineConfig, root) -> PipelineConfig:

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from jobs import ingest
 from jobs.query import duckdb_connection
 
-from tests.conftest import NIGHT, WORLD_USERS as USERS
+from tests.conftest import NIGHT, WORLD_USERS as USERS, world_copy
 
 
 def _table(spark, cfg, name):
@@ -64,8 +64,8 @@ def test_user_texts_holds_every_profile_with_its_posts_captions(spark, world):
     assert texts.join(no_posts, "user_id").where(F.size("captions") != 0).count() == 0
 
 
-def test_rerun_changes_nothing(spark, world):
-    cfg, _ = world
+def test_rerun_changes_nothing(spark, world, tmp_path):
+    cfg = world_copy(world[0], tmp_path)  # the shared world is read by the other workers meanwhile
     from delta.tables import DeltaTable
 
     texts_version = DeltaTable.forPath(spark, cfg.table_path("user_texts")).history(1).first()["version"]
@@ -81,8 +81,8 @@ def test_rerun_changes_nothing(spark, world):
     assert after == before
 
 
-def test_next_night_newer_snapshot_updates_older_one_does_not(spark, world):
-    cfg, _ = world
+def test_next_night_newer_snapshot_updates_older_one_does_not(spark, world, tmp_path):
+    cfg = world_copy(world[0], tmp_path)
     profiles = _table(spark, cfg, "profiles")
     a, b = profiles.orderBy("user_id").limit(2).collect()
     night2 = cfg.with_(run_date=NIGHT + dt.timedelta(days=1))
