@@ -124,9 +124,12 @@ def trained(spark, gender_world):
 
 
 # Files that take longest, collected first: the suite runs on pytest-xdist workers, one file to a
-# worker at a time (--dist loadfile), so a long file started last would leave the others idle.
-SLOW_FIRST = ("test_dag_runs.py", "test_standalone_cluster.py", "test_hand_labels.py", "test_country.py",
-              "test_feature_sets.py", "test_mutual_info.py", "test_media.py", "test_ingest_e2e.py", "test_train.py")
+# worker at a time (--dist loadfile, in this order: --no-loadscope-reorder), so a long file started
+# last would leave the others idle. The standalone-cluster test comes second: its worker builds the
+# shared world and the trained models while the other runs the DAG tests, which need neither.
+SLOW_FIRST = ("test_dag_runs.py", "test_standalone_cluster.py", "test_country.py", "test_hand_labels.py",
+              "test_feature_sets.py", "test_media.py", "test_ingest_e2e.py", "test_mutual_info.py", "test_import.py",
+              "test_score.py", "test_train.py")
 
 
 def pytest_collection_modifyitems(items):
