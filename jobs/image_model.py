@@ -230,10 +230,10 @@ def head_priors(targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def truth_comparison(spark: SparkSession, config: PipelineConfig, frame: pd.DataFrame,
                      probs: dict[str, np.ndarray], priors: dict[str, np.ndarray],
-                     weights: dict[str, float]) -> dict | None:
-    """On a generated world: per head, image-only against the truth on the authentic users not
-    fitted on, next to the night's text predictions of the same users (when there are any) and
-    their fusion."""
+                     weights: dict[str, float], heads=IMAGE_HEADS) -> dict | None:
+    """On a generated world: per head (those trained), image-only against the truth on the
+    authentic users not fitted on, next to the night's text predictions of the same users (when
+    there are any) and their fusion."""
     from jobs.labellers.stand_in_annotator import newest_truth
 
     folder = newest_truth(config)
@@ -246,7 +246,7 @@ def truth_comparison(spark: SparkSession, config: PipelineConfig, frame: pd.Data
             preds.join(spark.createDataFrame(frame[["user_id"]]), "user_id").select("target", "user_id", "probabilities").collect()}
     judged = ~frame["fitted"].to_numpy() & ~truth.loc[frame["user_id"], "is_fake"].to_numpy()
     out = {}
-    for head in IMAGE_HEADS:
+    for head in heads:
         classes = list(target_def(head).classes)
         y = truth.loc[frame["user_id"], head].map({c: i for i, c in enumerate(classes)}).to_numpy()
         keep = judged & ~pd.isna(y)
@@ -291,6 +291,7 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
                "history": history,
                "test": head_metrics({h: t[test] for h, t in targets.items()}, {h: p[test] for h, p in probs.items()})}
     priors = head_priors({h: t[fitting] for h, t in targets.items()})
+    summary["trained_heads"] = list(trained_heads(summary))
     summary["priors"] = {h: [round(float(v), 6) for v in p] for h, p in priors.items()}
     summary["image_weight"], summary["fusion_fitted_on"] = {}, {}
     for h in IMAGE_HEADS:
@@ -298,7 +299,8 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
         summary["image_weight"][h] = image_weight(probs[h][val], targets[h][val], priors[h], text)
         summary["fusion_fitted_on"][h] = ("validation users' held-out text posteriors" if text is not None
                                           else "validation users, the prior for text (no held-out text posteriors)")
-    summary["truth"] = truth_comparison(spark, config, frame, probs, priors, summary["image_weight"])
+    summary["truth"] = truth_comparison(spark, config, frame, probs, priors, summary["image_weight"],
+                                        summary["trained_heads"])
     summary["seconds"] = round(time.perf_counter() - started, 1)
     if log:
         _log(model, summary, epochs, seed)
@@ -309,9 +311,34 @@ EXPERIMENT = "demographics-image_groups"
 ARTIFACTS = "image_model"
 
 
-def gate_score(summary: dict) -> float:
-    """What the champion gate compares: the mean over heads of the test users' macro-F1."""
-    return float(np.mean([m["model"]["macro_f1"] for m in summary["test"].values()]))
+def trained_heads(summary: dict) -> tuple[str, ...]:
+    """The heads a run had labelled users to fit on. Another head's output is its untrained
+    initialisation, so it is never scored. A run logged before labelled_per_head: every head."""
+    counts = summary.get("labelled_per_head")
+    return tuple(h for h in IMAGE_HEADS if counts is None or counts.get(h, 0) > 0)
+
+
+def gate_score(summary: dict, heads=None) -> float:
+    """What the champion gate compares: the mean over heads (default: every head it was tested
+    on) of the test users' macro-F1."""
+    return float(np.mean([summary["test"][h]["model"]["macro_f1"] for h in (heads or summary["test"])]))
+
+
+def gate(summary: dict, champion) -> tuple[bool, str]:
+    """(wins, why): the new run against the champion run, on the heads the champion was tested on.
+    A run not tested on one of them (no labels for it tonight) cannot take over that head."""
+    if champion is None:
+        return True, f"mean test macro-F1 {gate_score(summary):.4f}, no champion yet: champion"
+    theirs = [h for h in IMAGE_HEADS if f"{h}_test_macro_f1" in champion.data.metrics]
+    missing = [h for h in theirs if h not in summary["test"]]
+    if missing:
+        return False, f"not tested on {', '.join(missing)}, which the champion predicts: left as challenger"
+    score = gate_score(summary, theirs)
+    before = (float(np.mean([champion.data.metrics[f"{h}_test_macro_f1"] for h in theirs])) if theirs
+              else champion.data.metrics.get("mean_test_macro_f1", -1.0))  # a champion logged without heads' metrics
+    wins = score >= before
+    return wins, (f"mean test macro-F1 over {', '.join(theirs)} {score:.4f} against champion {before:.4f}: "
+                  f"{'champion' if wins else 'left as challenger'}")
 
 
 def champion_run(client) -> "mlflow.entities.Run | None":
@@ -339,13 +366,8 @@ def _log(model, summary: dict, epochs: int, seed: int) -> None:
                            "filters": ",".join(map(str, FILTERS)), "dense_units": DENSE_UNITS, "epochs": epochs, "seed": seed})
         for head, m in summary["test"].items():
             mlflow.log_metric(f"{head}_test_macro_f1", m["model"]["macro_f1"])
-        score = gate_score(summary)
-        mlflow.log_metric("mean_test_macro_f1", score)
-        before = None if champion is None else champion.data.metrics.get("mean_test_macro_f1", -1.0)
-        wins = before is None or score >= before
-        summary["gate"] = (f"mean test macro-F1 {score:.4f} against champion {before:.4f}: "
-                           f"{'champion' if wins else 'left as challenger'}" if before is not None
-                           else f"mean test macro-F1 {score:.4f}, no champion yet: champion")
+        mlflow.log_metric("mean_test_macro_f1", gate_score(summary))
+        wins, summary["gate"] = gate(summary, champion)
         folder = tempfile.mkdtemp(prefix="image-model-")
         try:
             np.savez(os.path.join(folder, "weights.npz"), **exported_weights(model))

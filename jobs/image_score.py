@@ -1,6 +1,6 @@
 """Scores the image model's champion (jobs.image_model) on every user with pictures, inside Spark,
 and fuses each head with the night's text prediction of the same target -> Delta
-`image_predictions`, one row per user x head x night.
+`image_predictions`, one row per user x head x night, for the heads the model had labels to train.
 
   python -m jobs.image_score --run-date 2026-12-04
 
@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from jobs.image_groups import user_image_groups
-from jobs.image_model import ARTIFACTS, FILTERS, IMAGE_HEADS, champion_run, fused
+from jobs.image_model import ARTIFACTS, FILTERS, IMAGE_HEADS, champion_run, fused, trained_heads
 from jobs.targets import target_def
 from runtime import delta_io
 from runtime.config import PipelineConfig, config_from_cli
@@ -58,9 +58,11 @@ def output_schema() -> StructType:
     return StructType([f for f in table_spec("image_predictions").schema.fields if f.name != "run_date"])
 
 
-def score_batches(batches, weights_of, summary: dict, run_id: str, heads=IMAGE_HEADS):
+def score_batches(batches, weights_of, summary: dict, run_id: str):
     """Arrow batches of (user_id, n_images, pixels, text_<head>, text_version_<head>) -> long rows
-    of image_predictions (less run_date). `weights_of()` returns the weights (a broadcast's value)."""
+    of image_predictions (less run_date), for the model's trained heads (summary: its training
+    summary). `weights_of()` returns the weights (a broadcast's value)."""
+    heads = trained_heads(summary)
     import pyarrow as pa
 
     from jobs.image_groups import group_arrays
@@ -124,7 +126,7 @@ def image_predictions(spark: SparkSession, groups: DataFrame, predictions: DataF
                       summary: dict, run_id: str) -> DataFrame:
     """The pure transform: image groups + the night's text predictions -> image_predictions rows."""
     shared = spark.sparkContext.broadcast(weights)
-    rows = with_text(groups, predictions)
+    rows = with_text(groups, predictions, trained_heads(summary))
     return rows.mapInArrow(lambda b: score_batches(b, lambda: shared.value, summary, run_id), output_schema())
 
 
@@ -143,7 +145,8 @@ def run(spark: SparkSession, config: PipelineConfig, run_id: str | None = None) 
     written = delta_io.read_table(spark, config, "image_predictions").where(F.col("run_date") == F.lit(config.run_date))
     per_head = {r["head"]: {"users": r["users"], "fused": r["fused"]} for r in written.groupBy("head").agg(
         F.count("*").alias("users"), F.count("fused_label").alias("fused")).collect()}
-    return {"run_id": run_id, "image_weight": summary["image_weight"], "heads": per_head}
+    untrained = {h: "no labelled users when the model was trained" for h in IMAGE_HEADS if h not in trained_heads(summary)}
+    return {"run_id": run_id, "image_weight": summary["image_weight"], "heads": per_head, "not_scored": untrained}
 
 
 @click.command()

@@ -128,7 +128,41 @@ def test_the_champion_gate_keeps_the_better_image_model(tmp_path, monkeypatch):
             champion = image_model.champion_run(mlflow.MlflowClient())
             assert champion.info.run_id == (summaries[0] if f1 == 0.4 else summary)["run_id"], (f1, summary["gate"])
         assert "left as challenger" in summaries[1]["gate"] and "champion" in summaries[2]["gate"]
+        # A night with no region labels is tested on two heads: however good, it cannot take over region.
+        partial = {"test": {h: {"model": {"macro_f1": 0.9}} for h in ("gender", "occupation")}}
+        image_model._log(model, partial, epochs=1, seed=7)
+        assert image_model.champion_run(mlflow.MlflowClient()).info.run_id == summaries[2]["run_id"]
+        assert "not tested on region" in partial["gate"] and "left as challenger" in partial["gate"], partial["gate"]
         tagged = mlflow.search_runs(experiment_names=[image_model.EXPERIMENT], filter_string="tags.champion = 'true'")
         assert len(tagged) == 1  # the old champion lost its tag
     finally:
         mlflow.set_tracking_uri(previous_uri)
+
+
+def test_a_head_without_training_labels_is_not_scored(fitted):
+    """Its output is the untrained initialisation: no rows for it, the trained heads as before."""
+    import pyarrow as pa
+
+    from jobs.image_model import FILTERS, IMAGE_HEADS, exported_weights, trained_heads
+    from jobs.image_score import score_batches
+    from udfs.image_cnn import predict_groups
+
+    model, _, volumes, mask, targets = fitted
+    summary = {"labelled_per_head": {h: int((t[:240] != NO_LABEL).sum()) for h, t in targets.items()},
+               "image_weight": {h: 0.0 for h in IMAGE_HEADS},
+               "priors": {"gender": [0.5, 0.5], "region": [1 / 6] * 6, "occupation": [1 / 8] * 8}}
+    heads = trained_heads(summary)
+    assert heads == ("gender", "region") and trained_heads({}) == IMAGE_HEADS  # older runs: every head
+    users = range(300, 306)
+    pixels = [[volumes[u, i].tobytes() for i in range(int(mask[u].sum()))] for u in users]
+    columns = {"user_id": list(users), "n_images": [len(p) for p in pixels], "pixels": pixels}
+    for h in heads:
+        columns[f"text_{h}"], columns[f"text_version_{h}"] = [None] * len(pixels), [None] * len(pixels)
+    batch = pa.RecordBatch.from_pydict(columns)
+    weights = exported_weights(model)
+    rows = pa.Table.from_batches(list(score_batches(iter([batch]), lambda: weights, summary, "run"))).to_pandas()
+    assert sorted(set(rows["head"])) == ["gender", "region"] and len(rows) == 2 * len(pixels)
+    want = predict_groups(volumes[300:306], mask[300:306], weights, len(FILTERS), heads)
+    region = rows[rows["head"] == "region"].set_index("user_id")
+    for i, u in enumerate(users):
+        assert abs(region.loc[u, "confidence"] - want["region"][i].max()) < 1e-5
