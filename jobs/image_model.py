@@ -217,6 +217,29 @@ def held_out_text(head: str, users: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def fusion_weight(head: str, image: np.ndarray, y: np.ndarray, prior: np.ndarray,
+                  text: np.ndarray | None) -> tuple[float, str, dict | None]:
+    """(w, what it was fitted on, a check) for one head, on labelled users held out of the image
+    fit (`image`, `y`: its validation and test users) and `text`, the text champion's held-out
+    posteriors of them (NaN rows: none; None: no champion or file). The check is fused against
+    text alone on the same users, each half fused with the weight fitted on the other half."""
+    if text is None:
+        return image_weight(image, y, prior), "held-out users, the prior for text (no held-out text posteriors)", None
+    both = (y != NO_LABEL) & ~np.isnan(text).any(axis=1)
+    n = int(both.sum())
+    fitted_on = f"{n} labelled users held out of both the image fit and the text model"
+    w = image_weight(image, y, prior, text)
+    if n < 20:
+        return w, fitted_on, None
+    classes = target_def(head).classes
+    users = np.random.default_rng(0).permutation(np.flatnonzero(both))
+    halves = (users[::2], users[1::2])
+    out = np.empty_like(text)
+    for fit_on, apply_to in (halves, halves[::-1]):
+        out[apply_to] = fused(text[apply_to], image[apply_to], prior, image_weight(image[fit_on], y[fit_on], prior, text[fit_on]))
+    return w, fitted_on, {"text": _f1(y[users], text[users], classes), "fused_cross_fitted": _f1(y[users], out[users], classes)}
+
+
 def head_priors(targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per head, the class shares of its labelled fitting users (add-one smoothed): the prior
     both models learnt."""
@@ -293,12 +316,16 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
     priors = head_priors({h: t[fitting] for h, t in targets.items()})
     summary["trained_heads"] = list(trained_heads(summary))
     summary["priors"] = {h: [round(float(v), 6) for v in p] for h, p in priors.items()}
-    summary["image_weight"], summary["fusion_fitted_on"] = {}, {}
+    # The fusion weight is fitted on the labelled users no image weight was fitted on and the text
+    # model held out: its test users are the image model's test users, none of its validation users.
+    held = val | test
+    summary["image_weight"], summary["fusion_fitted_on"], summary["fusion_check"] = {}, {}, {}
     for h in IMAGE_HEADS:
-        text = held_out_text(h, frame["user_id"].to_numpy()[val])
-        summary["image_weight"][h] = image_weight(probs[h][val], targets[h][val], priors[h], text)
-        summary["fusion_fitted_on"][h] = ("validation users' held-out text posteriors" if text is not None
-                                          else "validation users, the prior for text (no held-out text posteriors)")
+        text = held_out_text(h, frame["user_id"].to_numpy()[held])
+        w, fitted_on, check = fusion_weight(h, probs[h][held], targets[h][held], priors[h], text)
+        summary["image_weight"][h], summary["fusion_fitted_on"][h] = w, fitted_on
+        if check:
+            summary["fusion_check"][h] = check
     summary["truth"] = truth_comparison(spark, config, frame, probs, priors, summary["image_weight"],
                                         summary["trained_heads"])
     summary["seconds"] = round(time.perf_counter() - started, 1)

@@ -110,6 +110,39 @@ def test_an_image_head_that_learnt_nothing_weighs_nothing_in_the_fusion():
     assert image_weight(right, y, prior, np.full((2000, 2), np.nan)) == 0.0
 
 
+def test_the_fusion_weight_is_fitted_where_both_models_held_users_out_and_checked_on_the_other_half():
+    """Eight occupations: a text sure and right for half the users and unsure (right 30%) for the
+    rest, and an image right 60% of the time, independently. The users the text model holds no
+    posterior of (NaN) cannot fit the weight: with only those, w = 0."""
+    from jobs.image_model import fusion_weight
+
+    rng = np.random.default_rng(5)
+    n, k = 900, 8
+    prior = np.full(k, 1 / k)
+    y = rng.integers(0, k, n)
+
+    def posteriors(p_right: np.ndarray) -> np.ndarray:
+        """Calibrated: a signal right with probability p_right, else another class at random."""
+        signal = np.where(rng.random(n) < p_right, y, (y + 1 + rng.integers(0, k - 1, n)) % k)
+        out = np.repeat(((1 - p_right) / (k - 1))[:, None], k, axis=1)
+        out[np.arange(n), signal] = p_right
+        return out
+
+    text = posteriors(np.where(rng.random(n) < 0.5, 0.9, 0.3))
+    image = posteriors(np.full(n, 0.6))
+    w, fitted_on, check = fusion_weight("occupation", image, y, prior, text)
+    assert w > 0.3 and fitted_on.startswith(f"{n} labelled users"), (w, fitted_on)
+    assert check["fused_cross_fitted"]["macro_f1"] > check["text"]["macro_f1"] + 0.03, check
+    assert check["text"]["users"] == n
+    no_text = np.full((n, k), np.nan)
+    assert fusion_weight("occupation", image, y, prior, no_text)[:3:2] == (0.0, None)
+    w_prior, fitted_on, check = fusion_weight("occupation", image, y, prior, None)  # no text champion
+    assert w_prior > 0 and "prior" in fitted_on and check is None
+    noise = rng.dirichlet(np.full(k, 2.0), n)
+    w, _, check = fusion_weight("occupation", noise, y, prior, text)
+    assert w == 0.0 and check["fused_cross_fitted"]["macro_f1"] <= check["text"]["macro_f1"] + 0.01, check
+
+
 def test_the_champion_gate_keeps_the_better_image_model(tmp_path, monkeypatch):
     import mlflow
 

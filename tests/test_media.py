@@ -173,6 +173,18 @@ def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spa
     text = spark.createDataFrame([(u, 0, "gender", "female", {"female": 0.8, "male": 0.2}, 0.8, "gender", "3", NIGHT)
                                   for u in some], table_spec("predictions").schema)
     delta_io.replace_where(own, "predictions", text, "true")
+    # The text champions' held-out posteriors exist for their test users only (split by the same
+    # hash as the image model's): the fusion weight must be fitted on those.
+    from jobs.split import is_test_user
+    from jobs.targets import target_def
+
+    test_ids = {r["user_id"] for r in groups.select("user_id").where(is_test_user(F.col("user_id"))).collect()}
+
+    def held_out_text(head, users):
+        k = len(target_def(head).classes)
+        return np.array([np.full(k, 1 / k) if int(u) in test_ids else np.full(k, np.nan) for u in users])
+
+    monkeypatch.setattr(image_model, "held_out_text", held_out_text)
     try:
         summary = image_model.run(spark, own, epochs=1)
         runs = mlflow.search_runs(experiment_names=["demographics-image_groups"])
@@ -195,6 +207,9 @@ def test_the_image_model_trains_on_the_world_and_is_judged_against_its_truth(spa
     assert set(rows["n_images"]) <= set(range(1, 12)) and (rows["image_run_id"] == summary["run_id"]).all()
     assert summary["fitting_users"] > 200 and all(n > 0 for n in summary["labelled_per_head"].values())
     assert set(summary["test"]) == set(image_model.IMAGE_HEADS)
+    for head in image_model.IMAGE_HEADS:  # every labelled test user, none fitted on
+        fitted_on = summary["fusion_fitted_on"][head]
+        assert fitted_on.startswith(f"{summary['test'][head]['model']['users']} labelled users"), (head, fitted_on)
     truth = summary["truth"]
     assert set(truth) == set(image_model.IMAGE_HEADS)
     # Judged on users it was not fitted on: far more than it was fitted on (most users state nothing).
