@@ -320,7 +320,7 @@ def run(spark: SparkSession, config: PipelineConfig, epochs: int = 8, seed: int 
     # model held out: its test users are the image model's test users, none of its validation users.
     held = val | test
     summary["image_weight"], summary["fusion_fitted_on"], summary["fusion_check"] = {}, {}, {}
-    for h in IMAGE_HEADS:
+    for h in summary["trained_heads"]:  # an untrained head is never scored: no weight, no champion lookup
         text = held_out_text(h, frame["user_id"].to_numpy()[held])
         w, fitted_on, check = fusion_weight(h, probs[h][held], targets[h][held], priors[h], text)
         summary["image_weight"][h], summary["fusion_fitted_on"][h] = w, fitted_on

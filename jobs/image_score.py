@@ -62,11 +62,12 @@ def score_batches(batches, weights_of, summary: dict, run_id: str):
     """Arrow batches of (user_id, n_images, pixels, text_<head>, text_version_<head>) -> long rows
     of image_predictions (less run_date), for the model's trained heads (summary: its training
     summary). `weights_of()` returns the weights (a broadcast's value)."""
-    heads = trained_heads(summary)
     import pyarrow as pa
 
     from jobs.image_groups import group_arrays
     from udfs.image_cnn import predict_groups
+
+    heads = trained_heads(summary)
 
     schema = output_schema()
     probability_map = pa.map_(pa.string(), pa.float32())
